@@ -1,0 +1,39 @@
+"""Listening addresses as users write them: ``tcp:127.0.0.1:5353``, ``udp:[::1]:53``."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+Transport = Literal["tcp", "udp"]
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """transport:host:port, for example tcp:127.0.0.1:5353"""
+
+    transport: Transport
+    host: str
+    port: int
+
+    @classmethod
+    def from_text(cls, text: str) -> Listen:
+        transport, sep, rest = text.partition(":")
+        if not sep or transport not in ("tcp", "udp"):
+            raise ValueError("expected transport:host:port with transport tcp or udp")
+        host, sep, port_text = rest.rpartition(":")
+        if not sep or not host:
+            raise ValueError("expected transport:host:port, for example tcp:127.0.0.1:5353")
+        host = host.removeprefix("[").removesuffix("]")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"expected a numeric IP address as host, not {host!r}") from None
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise ValueError("expected a port number in [0, 65535]")
+        return cls(transport, host, int(port_text))  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.transport}:{host}:{self.port}"

@@ -1,0 +1,39 @@
+"""dcsim's settings: one section per subsystem, composed into :class:`Settings`.
+
+Each subsystem declares its own section dataclass next to its code and adds one field
+here. ``configs/default.toml`` is generated from these defaults (``dcsim config
+defaults``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dcsim.config import setting
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: Literal["debug", "info", "warn", "error"] = setting(
+        "info", "Lowest level written; -v and -q on the command line move it."
+    )
+    format: Literal["text", "json"] = setting(
+        "text", "text: readable lines; json: one JSON object a line."
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = setting(
+        Path("~/.local/share/dcsim"),
+        "Where databases, generated certificates, stored modem profiles and captures live.\n"
+        "~ is expanded; relative paths are taken from the working directory.",
+    )
+    log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory with ``~`` expanded."""
+        return self.data_dir.expanduser()
