@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.config import setting
+from dcsim.status.settings import StatusSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    status: StatusSettings = setting(
+        default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
+    )
 
     @property
     def data_path(self) -> Path:
