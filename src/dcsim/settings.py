@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.config import setting
+from dcsim.modem.settings import ModemSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    modem: ModemSettings = setting(
+        default_factory=ModemSettings, doc="Fake Hayes modems (dcsim modem)."
+    )
 
     @property
     def data_path(self) -> Path:
