@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.config import setting
+from dcsim.pso.settings import PsoSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    pso: PsoSettings = setting(
+        default_factory=PsoSettings,
+        doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
 
     @property
     def data_path(self) -> Path:
