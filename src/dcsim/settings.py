@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
 
 
@@ -32,6 +33,10 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    accounts: AccountSettings = setting(
+        default_factory=AccountSettings,
+        doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
 
     @property
     def data_path(self) -> Path:
