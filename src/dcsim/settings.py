@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.config import setting
+from dcsim.dns.settings import DnsSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    dns: DnsSettings = setting(
+        default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
 
     @property
     def data_path(self) -> Path:
