@@ -60,6 +60,7 @@ def test_log_formats(capsys):
     log = Logger(namespace="dcsim.test")
     try:
         start_logging("json", LogLevel.info, sys.stderr)
+        capsys.readouterr()  # events other tests logged before logging started are flushed now
         log.info("query {name} from {peer}", name="pso01.dricas.ne.jp", peer=("10.0.0.2", 1024))
         log.debug("not shown at info")
         # Events logged by earlier tests before logging began are replayed first.

@@ -13,6 +13,7 @@ from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
+from dcsim.dns.settings import DnsSettings
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Settings:
     accounts: AccountSettings = setting(
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
+    dns: DnsSettings = setting(
+        default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
     )
 
     @property
