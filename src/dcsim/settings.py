@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
+from dcsim.dns.settings import DnsSettings
 from dcsim.pso.settings import PsoSettings
 
 
@@ -33,6 +35,13 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    accounts: AccountSettings = setting(
+        default_factory=AccountSettings,
+        doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
+    dns: DnsSettings = setting(
+        default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
         doc="The PSO login server, dcsim's ship and the lobby chat log.",
