@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
+from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
+from dcsim.pso.settings import PsoSettings
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,17 @@ class Settings:
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
     modem: ModemSettings = setting(
         default_factory=ModemSettings, doc="Fake Hayes modems (dcsim modem)."
+    )
+    accounts: AccountSettings = setting(
+        default_factory=AccountSettings,
+        doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
+    dns: DnsSettings = setting(
+        default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    pso: PsoSettings = setting(
+        default_factory=PsoSettings,
+        doc="The PSO login server, dcsim's ship and the lobby chat log.",
     )
 
     @property
