@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
+from dcsim.dns.settings import DnsSettings
+from dcsim.modem.settings import ModemSettings
+from dcsim.pso.settings import PsoSettings
 from dcsim.status.settings import StatusSettings
 
 
@@ -33,6 +37,20 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    modem: ModemSettings = setting(
+        default_factory=ModemSettings, doc="Fake Hayes modems (dcsim modem)."
+    )
+    accounts: AccountSettings = setting(
+        default_factory=AccountSettings,
+        doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
+    dns: DnsSettings = setting(
+        default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    pso: PsoSettings = setting(
+        default_factory=PsoSettings,
+        doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
     status: StatusSettings = setting(
         default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
     )

@@ -1,0 +1,1 @@
+"""The licence check: the accounts database and the HTTPS ``auth.cgi`` service."""

@@ -1,0 +1,88 @@
+"""``dcsim accounts``: the subcommands, one-line errors, passwords only from stdin/prompt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dcsim.auth.accounts import Accounts, Outcome
+
+
+def dcsim(tmp_path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "fast.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[accounts]\nscrypt_log2_n = 10\n')
+    return subprocess.run(
+        [sys.executable, "-m", "dcsim.cli", "--config", str(config), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_account_lifecycle(tmp_path):
+    added = dcsim(tmp_path, "accounts", "add", "HL0001", "--console", "c1", stdin="s3cret\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "added HL0001\n"
+    assert "s3cret" not in added.stdout + added.stderr
+    dcsim(tmp_path, "accounts", "add", "HL0002", "--level", "3", stdin="other\n")
+
+    listing = dcsim(tmp_path, "accounts", "list")
+    lines = listing.stdout.splitlines()
+    assert lines[0].split() == ["licence", "ID", "console", "ID", "state", "level", "created"]
+    assert lines[1].split()[:4] == ["HL0001", "c1", "active", "0"]
+    assert lines[2].split()[:4] == ["HL0002", "-", "active", "3"]
+
+    listed = dcsim(tmp_path, "accounts", "list", "--json").stdout.splitlines()
+    rows = [json.loads(x) for x in listed]
+    assert [r["licence_id"] for r in rows] == ["HL0001", "HL0002"]
+    shown = json.loads(dcsim(tmp_path, "accounts", "show", "HL0002", "--json").stdout)
+    assert shown["bad_user_level"] == 3 and shown["state"] == "active"
+    assert "state: active" in dcsim(tmp_path, "accounts", "show", "HL0001").stdout
+
+    assert dcsim(tmp_path, "accounts", "suspend", "HL0001").stdout == "HL0001: suspended\n"
+    assert dcsim(tmp_path, "accounts", "set-level", "HL0002", "5").returncode == 0
+    dcsim(tmp_path, "accounts", "set-state", "HL0002", "billing-error")
+    assert dcsim(tmp_path, "accounts", "passwd", "HL0002", stdin="newpw\n").returncode == 0
+    with Accounts.open(tmp_path / "accounts.sqlite3") as db:
+        assert db.verify("HL0001", "s3cret").outcome is Outcome.SUSPENDED
+        decision = db.verify("HL0002", "newpw")
+        assert decision.outcome is Outcome.BILLING_ERROR and decision.bad_user_level == 5
+
+    assert dcsim(tmp_path, "accounts", "delete", "HL0002").stdout == "deleted HL0002\n"
+    assert "HL0002" not in dcsim(tmp_path, "accounts", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "message"),
+    [
+        (("accounts", "show", "NOBODY"), "", 1, "dcsim: no account with licence ID 'NOBODY'\n"),
+        (("accounts", "delete", "NOBODY"), "", 1, "dcsim: no account with licence ID 'NOBODY'\n"),
+        (("accounts", "suspend", "NOBODY"), "", 1, "dcsim: no account with licence ID 'NOBODY'\n"),
+        (("accounts", "add", "HL"), "", 2, "dcsim: no password given"),
+        (("accounts", "add", " HL"), "pw\n", 2, "dcsim: a licence ID is 1 to 64"),
+    ],
+)
+def test_mistakes_are_one_line(tmp_path, args, stdin, code, message):
+    result = dcsim(tmp_path, *args, stdin=stdin)
+    assert result.returncode == code
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
+
+
+def test_duplicates_and_bad_levels(tmp_path):
+    dcsim(tmp_path, "accounts", "add", "HL", stdin="pw\n")
+    again = dcsim(tmp_path, "accounts", "add", "HL", stdin="pw\n")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    bad = dcsim(tmp_path, "accounts", "set-level", "HL", "300")
+    assert bad.returncode == 2 and "expected a level in [0, 255]" in bad.stderr
+
+
+def test_a_database_that_is_not_one_fails_cleanly(tmp_path):
+    (tmp_path / "junk").write_text("not a database, just text " * 20)
+    result = dcsim(tmp_path, "accounts", "--database", str(tmp_path / "junk"), "list")
+    assert result.returncode == 1
+    assert "not an accounts database" in result.stderr and "Traceback" not in result.stderr
