@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dcsim.ppp.frame import Protocol
 from dcsim.net.wire.checksum import internet_checksum
+from dcsim.ppp.frame import Protocol
 from dcsim.ppp.vj import NEW_C, Compressor, Decompressor, VjError
 
 scapy_inet = pytest.importorskip("scapy.layers.inet")
