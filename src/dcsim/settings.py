@@ -14,6 +14,7 @@ from typing import Literal
 from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
+from dcsim.pso.settings import PsoSettings
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Settings:
     )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    pso: PsoSettings = setting(
+        default_factory=PsoSettings,
+        doc="The PSO login server, dcsim's ship and the lobby chat log.",
     )
 
     @property
