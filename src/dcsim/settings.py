@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
+from dcsim.auth.service import AuthSettings
 from dcsim.config import setting
 
 
@@ -36,6 +37,9 @@ class Settings:
     accounts: AccountSettings = setting(
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
+    auth: AuthSettings = setting(
+        default_factory=AuthSettings, doc="The licence server: `dcsim auth --help`."
     )
 
     @property
