@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import socket
 from functools import cache
 
 from dcsim.tls.certs import SignatureHash, make_ca, make_leaf
-from dcsim.tls.connection import Closed, ServerConfig, TlsClient, TlsServer
+from dcsim.tls.connection import ApplicationData, Closed, ServerConfig, TlsClient, TlsServer
 from dcsim.tls.keys import Credentials, generate_rsa_key
 from dcsim.tls.profiles import NTSSL, ClientProfile, ServerProfile
 from dcsim.tls.session import SessionCache
@@ -72,3 +73,24 @@ def events(core) -> list:
 
 def closed(evs: list) -> Closed | None:
     return next((e for e in evs if isinstance(e, Closed)), None)
+
+
+def drive(core: TlsClient, sock: socket.socket, request: bytes) -> tuple[list, bytes]:
+    """Run a client core over a blocking socket until the server closes."""
+    core.start(0.0)
+    core.send(request)
+    seen: list = []
+    reply = b""
+    while True:
+        out = core.data_to_send()
+        if out:
+            try:
+                sock.sendall(out)
+            except BrokenPipeError:  # our close_notify after the server already hung up
+                assert core.state.name == "CLOSED"
+        events = list(core.events())
+        seen += events
+        reply += b"".join(e.data for e in events if isinstance(e, ApplicationData))
+        if any(isinstance(e, Closed) for e in events):
+            return seen, reply
+        core.receive_data(sock.recv(65536), 1.0)

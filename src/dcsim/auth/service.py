@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.http import Request as HttpRequest
+from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
@@ -239,9 +240,16 @@ def _peer(request: HttpRequest) -> str:
     return f"{host}:{port}" if host is not None else str(peer)
 
 
+class _Directory(Resource):
+    """A resource holding children; anything else is a plain 404."""
+
+    def getChild(self, path: bytes, request: HttpRequest) -> Resource:
+        return notFound()
+
+
 def make_site(settings: AuthSettings, accounts: Accounts | None, reactor: IReactorTime) -> Site:
-    root = Resource()
-    cgi = Resource()
+    root = _Directory()
+    cgi = _Directory()
     root.putChild(b"cgi-bin", cgi)
     cgi.putChild(b"auth.cgi", AuthResource(settings, accounts))
     request = type("AuthRequest", (BoundedRequest,), {"max_body": settings.max_body})
