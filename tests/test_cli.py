@@ -60,9 +60,12 @@ def test_log_formats(capsys):
     log = Logger(namespace="dcsim.test")
     try:
         start_logging("json", LogLevel.info, sys.stderr)
+        capsys.readouterr()  # events other tests logged before logging started are flushed now
         log.info("query {name} from {peer}", name="pso01.dricas.ne.jp", peer=("10.0.0.2", 1024))
         log.debug("not shown at info")
-        record = json.loads(capsys.readouterr().err)
+        # Events logged by earlier tests before logging began are replayed first.
+        records = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        [record] = [r for r in records if r["namespace"] == "dcsim.test"]
         assert record["message"] == "query pso01.dricas.ne.jp from ('10.0.0.2', 1024)"
         assert record["level"] == "info" and record["namespace"] == "dcsim.test"
         assert record["name"] == "pso01.dricas.ne.jp"

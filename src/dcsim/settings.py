@@ -14,6 +14,8 @@ from typing import Literal
 from dcsim.auth.accounts import AccountSettings
 from dcsim.auth.service import AuthSettings
 from dcsim.config import setting
+from dcsim.dns.settings import DnsSettings
+from dcsim.pso.settings import PsoSettings
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ class Settings:
     )
     auth: AuthSettings = setting(
         default_factory=AuthSettings, doc="The licence server: `dcsim auth --help`."
+    )
+    dns: DnsSettings = setting(
+        default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    pso: PsoSettings = setting(
+        default_factory=PsoSettings,
+        doc="The PSO login server, dcsim's ship and the lobby chat log.",
     )
 
     @property

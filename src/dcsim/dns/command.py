@@ -1,0 +1,105 @@
+"""``dcsim dns``: serve the zones on this machine's sockets (authoritative only).
+
+On real sockets dcsim never recurses for anyone, so it can never be an open resolver;
+the ISP resolver exists only on the virtual internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+
+from dcsim.address import Listen
+from dcsim.cli import EXIT_OK, Failed, UsageError
+from dcsim.config import ConfigError
+from dcsim.dns import names
+from dcsim.dns.authority import Authority
+from dcsim.dns.server import DnsController, DnsServer
+from dcsim.dns.settings import DnsSettings
+from dcsim.dns.zone import Zones
+from dcsim.dns.zonefile import ZoneFileError
+from dcsim.settings import Settings
+
+log = Logger()
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "dns",
+        help="serve DNS zones (authoritative, never recursive) on this machine",
+        description="Serve the zone files of a directory over UDP and TCP. "
+        "Knobs (foreign names, EDNS, TCP, AXFR, revival address) are in the [dns] settings.",
+    )
+    parser.add_argument(
+        "--listen",
+        action="append",
+        type=_listen,
+        metavar="TRANSPORT:HOST:PORT",
+        help="where to listen, e.g. udp:127.0.0.1:5353 (repeat; default: [dns] listen)",
+    )
+    parser.add_argument(
+        "--zones", type=Path, metavar="DIR", help="zone directory (default: [dns] zones)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="load the zones, list them and exit (no serving)"
+    )
+    parser.set_defaults(run=run)
+
+
+def _listen(text: str) -> Listen:
+    try:
+        return Listen.from_text(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+
+
+def load(settings: DnsSettings) -> Authority:
+    """Zones and policy from *settings*; a problem is a :class:`UsageError`."""
+    try:
+        return Authority(Zones.load(settings.zones), settings.policy())
+    except ZoneFileError as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise ConfigError("settings", "dns", str(e)) from None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    dns: DnsSettings = settings.dns
+    if args.zones is not None:
+        dns = dataclasses.replace(dns, zones=args.zones)
+    if args.listen:
+        dns = dataclasses.replace(dns, listen=args.listen)
+    authority = load(dns)
+    if args.check:
+        for zone in authority.zones:
+            print(f"{names.to_text(zone.origin)}\t{len(zone.nodes)} names\t{zone.source}")
+        return EXIT_OK
+    from twisted.internet import reactor  # the real reactor, only at this edge
+
+    server = DnsServer(reactor, DnsController(authority), dns.tcp_limits())
+    serving = []
+    for address in dns.listen:
+        if address.transport == "tcp" and dns.transport == "udp":
+            log.info("not listening on {address}: transport = udp", address=address)
+            continue
+        try:
+            port = server.listen(address)
+        except CannotListenError as e:
+            raise Failed(f"cannot listen on {address}: {e.socketError}") from None
+        serving.append(dataclasses.replace(address, port=port.getHost().port))
+    if not serving:
+        raise UsageError("nothing to listen on: give --listen udp:HOST:PORT")
+    if dns.transport == "udp" and dns.tcp_closed == "drop":
+        log.warn("tcp_closed = drop cannot be done on real sockets: the kernel resets")
+    log.info(
+        "serving {count} zones from {zones} on {where}",
+        count=len(authority.zones),
+        zones=str(dns.zones),
+        where=", ".join(str(a) for a in serving),
+    )
+    reactor.run()
+    return EXIT_OK
