@@ -14,6 +14,7 @@ from typing import Literal
 from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
+from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
 
 
@@ -41,6 +42,10 @@ class Settings:
     )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    net: NetSettings = setting(
+        default_factory=NetSettings,
+        doc="The virtual internet: topology, captures, the gateway to real sockets.",
     )
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
