@@ -27,6 +27,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.auth.cli",
     "dcsim.dns.command",
+    "dcsim.modem.command",
     "dcsim.net.cli",
     "dcsim.pso.cli",
 )

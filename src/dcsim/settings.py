@@ -14,6 +14,7 @@ from typing import Literal
 from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
+from dcsim.modem.settings import ModemSettings
 from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
 
@@ -36,6 +37,9 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    modem: ModemSettings = setting(
+        default_factory=ModemSettings, doc="Fake Hayes modems (dcsim modem)."
+    )
     accounts: AccountSettings = setting(
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
