@@ -16,6 +16,7 @@ from dcsim.auth.service import AuthSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
+from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
 
 
@@ -49,6 +50,10 @@ class Settings:
     )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    net: NetSettings = setting(
+        default_factory=NetSettings,
+        doc="The virtual internet: topology, captures, the gateway to real sockets.",
     )
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
