@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
+from dcsim.auth.service import AuthSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
+from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
 
 
@@ -43,8 +45,15 @@ class Settings:
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
     )
+    auth: AuthSettings = setting(
+        default_factory=AuthSettings, doc="The licence server: `dcsim auth --help`."
+    )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    net: NetSettings = setting(
+        default_factory=NetSettings,
+        doc="The virtual internet: topology, captures, the gateway to real sockets.",
     )
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
