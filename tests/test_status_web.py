@@ -6,6 +6,8 @@ import json
 import socket
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 from twisted.web import server
@@ -15,8 +17,8 @@ from dcsim.address import Listen
 from dcsim.causes import Cause
 from dcsim.cli import Failed, UsageError
 from dcsim.pcap import LinkType, PcapWriter
-from dcsim.status import SessionKind, SessionRegistry, State
-from dcsim.status.web import EventStream, StatusPage, listen_status
+from dcsim.status import SessionKind, SessionRegistry, State, encode
+from dcsim.status.web import EventStream, StatusPage, _message, listen_status
 from tests.status_support import ServedPage, http_get, open_events
 
 
@@ -387,3 +389,20 @@ class ListenTests(unittest.TestCase):
         self.assertEqual(json.loads(response.body)["counts"]["total"], 0)
         refused = yield http_get(port.getHost().port, "/api/snapshot", "evil.example")
         self.assertEqual(refused.status, 421)
+
+
+any_text = st.text(st.characters(exclude_categories=()))  # lone surrogates too
+
+
+@given(any_text, any_text, any_text)
+def test_any_text_from_the_network_stays_inside_one_event(peer, name, reason):
+    registry = SessionRegistry(lambda: 0.0)
+    session = registry.open_session(SessionKind.DCNET_PPP, peer)
+    session.dns_query(name, "A", [reason])
+    session.end(Cause.SERVER_DOWN, reason)
+    message = _message(b"session", encode.session_json(registry.session(session.id)))
+    head, data_line, end = message.split(b"\n", 2)
+    assert (head, end) == (b"event: session", b"\n")
+    decoded = json.loads(data_line.removeprefix(b"data: "))
+    assert (decoded["peer"], decoded["reason"]) == (peer, reason)
+    assert decoded["dns"][0]["name"] == name
