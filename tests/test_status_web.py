@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
-from twisted.web import server
+from twisted.web import resource, server
 from twisted.web.test.requesthelper import DummyRequest
 
 from dcsim.address import Listen
@@ -289,6 +289,26 @@ class CaptureSliceTests(unittest.SynchronousTestCase):
         self.assertEqual(b"".join(request.written), b"a" * 100_000)
         self.assertEqual(request.responseHeaders.getRawHeaders(b"content-length"), [b"100000"])
         self.assertEqual(request.finished, 1)
+
+
+class MountTests(unittest.TestCase):
+    @defer.inlineCallbacks
+    def test_the_page_works_mounted_below_another_resource(self):
+        registry = SessionRegistry(reactor.seconds)
+        root = resource.Resource()
+        root.putChild(b"status", StatusPage(registry, reactor))
+        port = reactor.listenTCP(0, server.Site(root), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        bare = yield http_get(number, "/status")
+        self.assertEqual(bare.status, 302)
+        self.assertEqual(bare.headers["location"], f"http://127.0.0.1:{number}/status/")
+        page = yield http_get(number, "/status/")
+        self.assertIn(b'src="status.js"', page.body)
+        snapshot = yield http_get(number, "/status/api/snapshot")
+        self.assertEqual(json.loads(snapshot.body)["live"], [])
+        refused = yield http_get(number, "/status", "rebind.example")
+        self.assertEqual(refused.status, 421)
 
 
 class StreamUnitTests(unittest.SynchronousTestCase):
