@@ -24,8 +24,10 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from dcsim.address import Listen
+from dcsim.auth.accounts import AccountSettings
 from dcsim.pso.commands import CheckResult, RawCommand
-from dcsim.pso.credentials import POLICIES, Credentials, Policy, Verdict
+from dcsim.pso.credentials import POLICIES, Credentials, Policy, RegisteredAccounts, Verdict
 from dcsim.pso.events import (
     ChatLine,
     CheckCredentials,
@@ -286,6 +288,7 @@ class PsoService:
         reactor: Any,
         rng: random.Random,
         policy: Policy | None = None,
+        accounts: AccountSettings | None = None,
         database: Path | str | None = None,
     ) -> None:
         self.settings = settings
@@ -294,7 +297,11 @@ class PsoService:
         self.chat_log = ChatLog(self.db)
         self.ship = Ship(settings.blocks)
         if policy is None:
-            policy = POLICIES[settings.credentials]()
+            if settings.credentials == "accounts":
+                accounts = accounts or AccountSettings()
+                policy = RegisteredAccounts(accounts.path(data_dir), accounts.scrypt_log2_n)
+            else:
+                policy = POLICIES[settings.credentials]()
         self.checker = Checker(policy, GuildCards(self.db), reactor)
         common = dict(
             server_name=settings.server_name,
@@ -334,11 +341,11 @@ class PsoService:
 
         Port 0 means any free port; the ports actually bound are told to clients."""
         ship = self.settings.ship_listen
-        ship_port = self.reactor.listenTCP(ship.port, self.ship_factory, interface=ship.host)
+        ship_port = self.reactor.listenTCP(ship.port, self.ship_factory, interface=_any(ship))
         self.ports.append(ship_port)
         for listen in self.settings.listen:
             self.ports.append(
-                self.reactor.listenTCP(listen.port, self.login, interface=listen.host)
+                self.reactor.listenTCP(listen.port, self.login, interface=_any(listen))
             )
         bound_ship = ship_port.getHost().port
         self.login.config = replace(self.login.config, ship_port=bound_ship)
@@ -373,3 +380,9 @@ class PsoService:
                 days=self.settings.chat_retention_days,
             )
         return removed
+
+
+def _any(listen: Listen) -> str:
+    """The interface for ``listenTCP``: "" (every address) for 0.0.0.0, which virtual
+    hosts of the simulated internet do not take as an address of their own."""
+    return "" if listen.host == "0.0.0.0" else listen.host
