@@ -14,6 +14,8 @@ from typing import Literal
 from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
+from dcsim.modem.settings import ModemSettings
+from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
 
 
@@ -35,12 +37,19 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    modem: ModemSettings = setting(
+        default_factory=ModemSettings, doc="Fake Hayes modems (dcsim modem)."
+    )
     accounts: AccountSettings = setting(
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
     )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    net: NetSettings = setting(
+        default_factory=NetSettings,
+        doc="The virtual internet: topology, captures, the gateway to real sockets.",
     )
     pso: PsoSettings = setting(
         default_factory=PsoSettings,

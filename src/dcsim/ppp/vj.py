@@ -10,9 +10,9 @@ against the slot's last header). This follows the RFC's reference code
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
+from dcsim.net.wire.checksum import internet_checksum
 from dcsim.ppp.frame import Protocol
 
 # change-mask bits (RFC 1144 §3.2.2)
@@ -35,16 +35,6 @@ _MAX_HEADER = 60 + 60  # longest IPv4 header plus longest TCP header
 class VjError(ValueError):
     """A compressed packet that cannot be expanded; the decompressor now tosses packets
     until the next one that names its connection (RFC 1144 §4.3)."""
-
-
-def ip_checksum(header: bytes | bytearray) -> int:
-    """The IPv4 header checksum (RFC 791) of *header* with its checksum field zeroed."""
-    if len(header) % 2:
-        header = bytes(header) + b"\0"
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def _header_lengths(packet: bytes | bytearray) -> tuple[int, int] | None:
@@ -293,7 +283,7 @@ class Decompressor:
             self._fail("expanded packet longer than an IPv4 datagram")
         h[2:4] = total.to_bytes(2, "big")
         h[10:12] = b"\0\0"
-        h[10:12] = ip_checksum(h[:ihl]).to_bytes(2, "big")
+        h[10:12] = internet_checksum(h[:ihl]).to_bytes(2, "big")
         slot.header[:] = h
         slot.ip_length = total
         return bytes(h) + data
