@@ -45,6 +45,8 @@ from dcsim.pso.store import ChatLog, GuildCards, open_database
 log = Logger(namespace="dcsim.pso")
 
 DAY = 86400.0
+#: Linux caps listen backlogs at net.core.somaxconn (4096 by default).
+MAX_BACKLOG = 4096
 #: How often the chat retention purge runs.
 PURGE_INTERVAL = 6 * 3600.0
 
@@ -341,11 +343,18 @@ class PsoService:
 
         Port 0 means any free port; the ports actually bound are told to clients."""
         ship = self.settings.ship_listen
-        ship_port = self.reactor.listenTCP(ship.port, self.ship_factory, interface=_any(ship))
+        # A backlog as deep as the session limit, so a crowd connecting at once is
+        # answered (or refused with a message) rather than left to SYN retries.
+        backlog = min(self.settings.max_sessions, MAX_BACKLOG)
+        ship_port = self.reactor.listenTCP(
+            ship.port, self.ship_factory, backlog=backlog, interface=_any(ship)
+        )
         self.ports.append(ship_port)
         for listen in self.settings.listen:
             self.ports.append(
-                self.reactor.listenTCP(listen.port, self.login, interface=_any(listen))
+                self.reactor.listenTCP(
+                    listen.port, self.login, backlog=backlog, interface=_any(listen)
+                )
             )
         bound_ship = ship_port.getHost().port
         self.login.config = replace(self.login.config, ship_port=bound_ship)
