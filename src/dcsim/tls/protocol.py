@@ -242,8 +242,9 @@ class TlsServerFactory(WrappingFactory):
 
 
 class TlsClientFactory(WrappingFactory):
-    """Connect *wrapped*'s protocols through the TLS client core with *profile*. After a
-    handshake the session is kept, and offered again when the profile resumes."""
+    """Connect *wrapped*'s protocols (a ``ClientFactory``) through the TLS client core with
+    *profile*. After a handshake the session is kept, and offered again when the profile
+    resumes."""
 
     def __init__(
         self,
