@@ -97,6 +97,31 @@ def _measure(report: Report, subject: str, openssl: str, port: int, proc: subpro
         )
 
 
+def s_server_command(openssl: str, port: int, cipher: str, cert: Path, key: Path) -> list[str]:
+    """``openssl s_server`` on a loopback port, TLS 1.0 only, with *cipher*."""
+    return [
+        openssl, "s_server", "-accept", f"127.0.0.1:{port}", "-tls1", "-cipher", cipher,
+        "-cert", str(cert), "-key", str(key),
+    ]  # fmt: skip
+
+
+def _serve_and_measure(
+    report: Report, subject: str, command: list[str], openssl: str, port: int
+) -> None:
+    server = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _measure(report, subject, openssl, port, server)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def run(report: Report) -> None:
     key = rsa.generate_private_key(65537, 1024)
     ciphertext = key.public_key().encrypt(bytes(48), padding.PKCS1v15())
@@ -119,54 +144,13 @@ def run(report: Report) -> None:
             f'data_dir = "{home}"\n[log]\nlevel = "error"\n'
             '[auth]\nprofile = "custom"\nsuites = ["AES128-SHA"]\n'
         )
+        dcsim = [sys.executable, "-m", "dcsim.cli", "--config", str(config), "auth", "--listen"]
         port = _free_port()
-        dcsim = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dcsim.cli",
-                "--config",
-                str(config),
-                "auth",
-                "--listen",
-                f"tcp:127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            _measure(report, "dcsim", openssl, port, dcsim)
-        finally:
-            dcsim.terminate()
-            dcsim.wait(10)
+        _serve_and_measure(report, "dcsim", [*dcsim, f"tcp:127.0.0.1:{port}"], openssl, port)
         tls = home / "tls"
         port = _free_port()
-        server = subprocess.Popen(
-            [
-                openssl,
-                "s_server",
-                "-accept",
-                f"127.0.0.1:{port}",
-                "-tls1",
-                "-cipher",
-                CIPHER,
-                "-cert",
-                str(tls / "server.pem"),
-                "-key",
-                str(tls / "server.key"),
-                "-quiet",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            _measure(report, "openssl s_server", openssl, port, server)
-        finally:
-            server.kill()
-            server.wait(10)
+        command = s_server_command(openssl, port, CIPHER, tls / "server.pem", tls / "server.key")
+        _serve_and_measure(report, "openssl s_server", [*command, "-quiet"], openssl, port)
     report.ratio("tls", "dcsim full handshakes", "openssl s_server full handshakes", "x")
     report.ratio("tls", "dcsim full handshakes", "cryptography RSA-1024 decrypt", "x")
     report.ratio("tls", "dcsim resumed handshakes", "openssl s_server resumed handshakes", "x")
