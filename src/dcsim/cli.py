@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.dns.command",
     "dcsim.modem.command",
     "dcsim.pso.cli",
+    "dcsim.dcnet.command",
 )
 
 DEFAULTS_TITLE = """\

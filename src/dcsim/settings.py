@@ -13,8 +13,10 @@ from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
 from dcsim.config import setting
+from dcsim.dcnet.settings import DcnetSettings
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
+from dcsim.ppp.settings import PppSettings
 from dcsim.pso.settings import PsoSettings
 
 
@@ -49,6 +51,15 @@ class Settings:
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
         doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
+    ppp: PppSettings = setting(
+        default_factory=PppSettings,
+        doc="The ISP's PPP access server (and the DHCP of DCNet's Ethernet mode): the NAS\n"
+        "address, the pool, the DNS handed to consoles, authentication, LCP timers.",
+    )
+    dcnet: DcnetSettings = setting(
+        default_factory=DcnetSettings,
+        doc="Flycast's DCNet front ends (dcsim dcnet): where each one listens.",
     )
 
     @property

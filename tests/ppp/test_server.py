@@ -23,7 +23,8 @@ from dcsim.ppp.auth import Login
 from dcsim.ppp.client import PppClientFactory, PppClientSession
 from dcsim.ppp.link import EndReason, NetworkUp, client_config
 from dcsim.ppp.pool import AddressPool
-from dcsim.ppp.server import AccessServer, SessionReport
+from dcsim.ppp.server import AccessServer
+from dcsim.ppp.session import SessionReport
 from dcsim.ppp.settings import PppSettings
 
 ROOT = Path(__file__).resolve().parents[2]
