@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.auth.cli",
     "dcsim.dns.command",
     "dcsim.modem.command",
+    "dcsim.net.cli",
     "dcsim.pso.cli",
     "dcsim.dcnet.command",
 )

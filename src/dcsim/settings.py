@@ -16,6 +16,7 @@ from dcsim.config import setting
 from dcsim.dcnet.settings import DcnetSettings
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
+from dcsim.net.settings import NetSettings
 from dcsim.ppp.settings import PppSettings
 from dcsim.pso.settings import PsoSettings
 
@@ -47,6 +48,10 @@ class Settings:
     )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    net: NetSettings = setting(
+        default_factory=NetSettings,
+        doc="The virtual internet: topology, captures, the gateway to real sockets.",
     )
     pso: PsoSettings = setting(
         default_factory=PsoSettings,

@@ -59,7 +59,11 @@ class Gateway:
         connect_timeout: float = 10.0,
         udp_idle: float = 60.0,
     ) -> None:
-        if not (IReactorTCP.providedBy(reactor) and IReactorUDP.providedBy(reactor)):
+        allow = tuple(allow)
+        if reactor is None:
+            if allow:
+                raise ValueError("the gateway needs the real reactor to allow anything")
+        elif not (IReactorTCP.providedBy(reactor) and IReactorUDP.providedBy(reactor)):
             raise TypeError("the gateway needs a reactor with real TCP and UDP")
         self.host = host
         self.reactor = reactor
