@@ -33,7 +33,7 @@ from dcsim.dcnet.internet import build_internet
 from dcsim.net.clock import run
 from dcsim.pcap import LinkType, PcapWriter
 from dcsim.ppp.pool import AddressPool
-from dcsim.ppp.settings import PppSettings
+from dcsim.settings import Settings
 from tests.peers import require_program
 
 scapy_l2 = pytest.importorskip("scapy.layers.l2")
@@ -226,10 +226,10 @@ def test_arbitrary_stream(data: bytes) -> None:
 
 def test_edge_attaches_to_the_nas_and_reports_release(tmp_path: Path) -> None:
     clock = task.Clock()
-    settings = PppSettings()
-    internet = build_internet(clock, settings, None)
-    pool = AddressPool(settings.pool, exclude=[settings.nas_address])
-    bba = BbaConfig(settings.nas_address, subnet_for(settings.pool, NAS), tuple(settings.dns))
+    internet = build_internet(clock, Settings(), None)
+    nas = internet.nas
+    pool = AddressPool(nas.pool, exclude=[nas.address])
+    bba = BbaConfig(nas.address, subnet_for(nas.pool, nas.address), (DNS,))
     server = EthernetServer(clock, internet.nas, bba, pool, capture_dir=tmp_path)
     reports: list = []
     server.observers.append(reports.append)

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.pcap:
         ppp = dataclasses.replace(ppp, capture_dir=Path(args.pcap))
     authority = load_zones(settings.dns)
-    internet = build_internet(reactor, ppp, authority)
+    internet = build_internet(reactor, settings, authority, real_reactor=reactor)
     front = DcnetFrontEnds(reactor, internet.nas, ppp, dcnet)
     try:
         listening = front.listen()
@@ -97,9 +97,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not listening and not dcnet.modem:
         raise UsageError("dcnet: nothing to listen on (every address list is empty)")
     log.info(
-        "consoles get {pool} via {nas}, DNS {dns}",
-        pool=str(ppp.pool),
-        nas=str(ppp.nas_address),
+        "consoles get {pool} via {nas} ({name}), DNS {dns}",
+        pool=str(internet.nas.pool),
+        nas=str(internet.nas.address),
+        name=internet.nas.name,
         dns=", ".join(str(a) for a in ppp.dns),
     )
     reactor.addSystemEventTrigger("before", "shutdown", front.stop)  # type: ignore[attr-defined]

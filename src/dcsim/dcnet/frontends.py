@@ -19,9 +19,10 @@ from dcsim.dcnet.bba import BbaConfig, subnet_for
 from dcsim.dcnet.ethernet_server import EthernetServer
 from dcsim.dcnet.probe import ProbeProtocol
 from dcsim.dcnet.settings import DcnetSettings
+from dcsim.net.router import Nas
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.server import AccessServer
-from dcsim.ppp.session import Attachment, SubscriberServer
+from dcsim.ppp.session import SubscriberServer
 from dcsim.ppp.settings import PppSettings
 
 log = Logger()
@@ -43,7 +44,7 @@ class DcnetFrontEnds:
     def __init__(
         self,
         reactor: Any,
-        nas: Attachment,
+        nas: Nas,
         ppp: PppSettings,
         dcnet: DcnetSettings,
         *,
@@ -53,12 +54,13 @@ class DcnetFrontEnds:
     ) -> None:
         self.reactor = reactor
         self.settings = dcnet
-        self.pool = pool or AddressPool(ppp.pool, exclude=[ppp.nas_address])
+        self.nas = nas
+        self.pool = pool or AddressPool(nas.pool, exclude=[nas.address])
         captures = capture_dir or ppp.capture_dir
         self.ppp = AccessServer(
             reactor,
             nas,
-            ppp.link_config(),
+            ppp.link_config(nas.address),
             self.pool,
             name="dcnet-ppp",
             capture_dir=captures,
@@ -68,15 +70,15 @@ class DcnetFrontEnds:
         self.ppp_7656 = AccessServer(
             reactor,
             nas,
-            ppp.link_config(echo=False, auth=["pap"] if ppp.auth else []),
+            ppp.link_config(nas.address, echo=False, auth=["pap"] if ppp.auth else []),
             self.pool,
             name="dcnet-7656",
             capture_dir=captures,
             seed=seed,
         )
         bba = BbaConfig(
-            router=ppp.nas_address,
-            network=subnet_for(ppp.pool, ppp.nas_address),
+            router=nas.address,
+            network=subnet_for(nas.pool, nas.address),
             dns=tuple(ppp.dns),
         )
         self.ethernet = EthernetServer(
