@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
+from dcsim.auth.service import AuthSettings
 from dcsim.config import setting
 from dcsim.dcnet.settings import DcnetSettings
 from dcsim.dns.settings import DnsSettings
@@ -45,6 +46,9 @@ class Settings:
     accounts: AccountSettings = setting(
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
+    )
+    auth: AuthSettings = setting(
+        default_factory=AuthSettings, doc="The licence server: `dcsim auth --help`."
     )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
