@@ -20,6 +20,7 @@ from dcsim.modem.settings import ModemSettings
 from dcsim.net.settings import NetSettings
 from dcsim.ppp.settings import PppSettings
 from dcsim.pso.settings import PsoSettings
+from dcsim.status.settings import StatusSettings
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,15 @@ class Settings:
     )
     ppp: PppSettings = setting(
         default_factory=PppSettings,
-        doc="The ISP's PPP access server (and the DHCP of DCNet's Ethernet mode): the NAS\n"
-        "address, the pool, the DNS handed to consoles, authentication, LCP timers.",
+        doc="The ISP's PPP access server (and the DHCP of DCNet's Ethernet mode): which\n"
+        "NAS, the DNS handed to consoles, authentication, LCP timers.",
     )
     dcnet: DcnetSettings = setting(
         default_factory=DcnetSettings,
         doc="Flycast's DCNet front ends (dcsim dcnet): where each one listens.",
+    )
+    status: StatusSettings = setting(
+        default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
     )
 
     @property
