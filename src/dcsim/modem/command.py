@@ -65,15 +65,19 @@ def _options(args: argparse.Namespace, settings: ModemSettings) -> ModemSettings
     if args.pty:
         changes["pty"] = True
     if args.serial:
-        device, sep, baud = args.serial.rpartition(":")
-        if sep and baud.isascii() and baud.isdigit():
-            changes["serial"], changes["baudrate"] = device, int(baud)
-        else:
-            changes["serial"] = args.serial
+        changes.update(serial_options(args.serial))
     for name in ("line", "phonebook", "call_log", "answerer"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     return dataclasses.replace(settings, **changes)
+
+
+def serial_options(text: str) -> dict[str, object]:
+    """``DEVICE[:BAUD]`` as [modem] settings: serial, and baudrate when given."""
+    device, sep, baud = text.rpartition(":")
+    if sep and baud.isascii() and baud.isdigit():
+        return {"serial": device, "baudrate": int(baud)}
+    return {"serial": text}
 
 
 def build_setup(
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     modem = _options(args, settings.modem)
     if not (modem.listen or modem.pty or modem.serial):
         raise UsageError("modem: give --listen, --pty or --serial (or set them in [modem])")
-    sink = _open_log(modem.call_log)
+    sink = open_call_log(modem.call_log)
     setup = build_setup(modem, reactor, builtin_answerers(), sink)
     for item in start(setup, modem, reactor):
         print(item.announcement, flush=True)
@@ -201,7 +205,7 @@ def close(item: Opened) -> None:
             return
 
 
-def _open_log(path: Path | None) -> IO[str] | None:
+def open_call_log(path: Path | None) -> IO[str] | None:
     if path is None:
         return None
     try:

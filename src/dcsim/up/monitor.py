@@ -25,6 +25,7 @@ from dcsim.dns.authority import Authority
 from dcsim.dns.server import DnsController
 from dcsim.modem.engine import CallConnected, CallLogged, DialStarted, Event
 from dcsim.modem.protocol import CallAddress, ModemProtocol, ModemSetup
+from dcsim.ppp.session import SubscriberServer, SubscriberSession
 from dcsim.pso.events import Closed, JoinedLobby, LoggedIn
 from dcsim.pso.server import PsoServerProtocol, PsoService
 from dcsim.status import SessionHandle, SessionKind, SessionRegistry, State
@@ -66,30 +67,20 @@ class Monitor:
         if not handle.ended and handle.info.state is State.DIALLING:
             handle.set_state(State.TRAINING)
 
-    # --- PPP and Ethernet sessions ----------------------------------------------------
+    # --- PPP sessions of modem calls ------------------------------------------------
 
-    def watch_access_servers(self, servers: Iterable[Any]) -> None:
-        """Follow the DCNet (and modem) PPP sessions and the broadband-adapter sessions."""
+    def continue_modem_calls(self, servers: Iterable[SubscriberServer]) -> None:
+        """A PPP session answering a modem call continues that call's registry session."""
         for server in servers:
-            server.watch = self._link_event
+            server.status_for = self._modem_call_of
 
-    def _link_event(self, session: Any, event: Any) -> None:
-        from dcsim.up.links import describe
-
-        handle = getattr(session, "status_handle", None)
-        if handle is None:
-            handle = self._open_link(session)
-            session.status_handle = handle
-        describe(handle, session, event)
-
-    def _open_link(self, session: Any) -> SessionHandle:
+    def _modem_call_of(self, session: SubscriberSession) -> SessionHandle | None:
         peer = session.transport.getPeer() if session.transport is not None else None
         if isinstance(peer, CallAddress):
             handle = self._modem_calls.get(peer.number)
             if handle is not None and not handle.ended:
                 return handle
-        kind = SessionKind.DCNET_ETHERNET if session.ethernet else SessionKind.DCNET_PPP
-        return self.registry.open_session(kind, session.peer, pcap=session.pcap_path)
+        return None
 
     # --- services -------------------------------------------------------------------
 
