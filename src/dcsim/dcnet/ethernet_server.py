@@ -10,15 +10,7 @@ from typing import Any
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from dcsim.dcnet.bba import (
-    BbaConfig,
-    BbaEnded,
-    BbaSession,
-    DatagramOut,
-    Discarded,
-    FrameSeen,
-    Online,
-)
+from dcsim.dcnet.bba import BbaConfig, BbaSession, Online
 from dcsim.pcap import LinkType
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
@@ -53,12 +45,8 @@ class EthernetServer(SubscriberServer):
 
 
 class EthernetSession(SubscriberSession):
-    def handle(self, event: Any) -> None:
-        if isinstance(event, DatagramOut):
-            self.to_network(event.datagram)
-        elif isinstance(event, FrameSeen):
-            self.capture(event.direction, event.frame)
-        elif isinstance(event, Online):
+    def handle_event(self, event: Any) -> None:
+        if isinstance(event, Online):
             self.attach(event.address, event.mtu)
             core = self.core
             if isinstance(core, BbaSession) and core.dhcp.asked:
@@ -69,7 +57,3 @@ class EthernetSession(SubscriberSession):
                 address=event.address,
                 how="DHCP" if event.dhcp else "static address",
             )
-        elif isinstance(event, Discarded):
-            log.debug("{session}: dropped: {why}", session=self.name, why=event.reason)
-        elif isinstance(event, BbaEnded):
-            self.finish(event.reason, event.cause, event.detail)

@@ -23,11 +23,7 @@ from dcsim.pcap import LinkType
 from dcsim.ppp.frame import protocol_name
 from dcsim.ppp.link import (
     AuthDone,
-    DatagramReceived,
-    Discarded,
-    FrameSeen,
     LinkConfig,
-    LinkEnded,
     LinkOpened,
     NetworkDown,
     NetworkUp,
@@ -70,16 +66,10 @@ class AccessServer(SubscriberServer):
 class PppSession(SubscriberSession):
     """One call: a :class:`PppLink` between a transport and the NAS."""
 
-    def handle(self, event: Any) -> None:
-        if isinstance(event, DatagramReceived):
-            self.to_network(event.datagram)
-        elif isinstance(event, FrameSeen):
-            self.capture(event.direction, event.frame)
-        elif isinstance(event, PeerRequested):
-            protocol, text = (
-                protocol_name(event.protocol),
-                describe_options(event.protocol, event.options),
-            )
+    def handle_event(self, event: Any) -> None:
+        if isinstance(event, PeerRequested):
+            protocol = protocol_name(event.protocol)
+            text = describe_options(event.protocol, event.options)
             self.note_request(protocol, text)
             log.info(
                 "{session}: client asks {protocol} {options}",
@@ -112,7 +102,3 @@ class PppSession(SubscriberSession):
             )
         elif isinstance(event, NetworkDown):
             self.detach()
-        elif isinstance(event, Discarded):
-            log.debug("{session}: dropped: {why}", session=self.name, why=event.reason)
-        elif isinstance(event, LinkEnded):
-            self.finish(event.reason, event.cause, event.detail)
