@@ -14,6 +14,7 @@ from dcsim.dcnet.bba import BbaConfig, BbaSession, Online
 from dcsim.pcap import LinkType
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
+from dcsim.status.registry import SessionKind, SessionRegistry
 
 log = Logger()
 
@@ -22,6 +23,7 @@ class EthernetServer(SubscriberServer):
     """The broadband adapter's access network: ARP, DHCP and IP to the NAS."""
 
     linktype = LinkType.ETHERNET
+    kind = SessionKind.DCNET_ETHERNET
 
     def __init__(
         self,
@@ -33,8 +35,11 @@ class EthernetServer(SubscriberServer):
         name: str = "bba",
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
     ) -> None:
-        super().__init__(reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed)
+        super().__init__(
+            reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed, registry=registry
+        )
         self.config = replace(config, trace=True) if capture_dir is not None else config
 
     def make_core(self, now: float, rng: random.Random) -> BbaSession:

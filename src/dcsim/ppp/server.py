@@ -33,6 +33,7 @@ from dcsim.ppp.link import (
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.profile import describe_options
 from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
+from dcsim.status.registry import SessionKind, SessionRegistry, State
 
 log = Logger()
 
@@ -52,8 +53,13 @@ class AccessServer(SubscriberServer):
         name: str = "ppp",
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
+        kind: SessionKind = SessionKind.DCNET_PPP,
     ) -> None:
-        super().__init__(reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed)
+        super().__init__(
+            reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed, registry=registry
+        )
+        self.kind = kind
         self.config = replace(config, trace=True) if capture_dir is not None else config
 
     def make_core(self, now: float, rng: random.Random) -> PppLink:
@@ -79,9 +85,12 @@ class PppSession(SubscriberSession):
             )
         elif isinstance(event, LinkOpened):
             log.debug("{session}: LCP open: {terms}", session=self.name, terms=event.terms)
+            self.set_state(State.AUTH if event.terms.we_demand else State.IPCP)
         elif isinstance(event, AuthDone):
             outcome = event.outcome
             self.user = outcome.user
+            if outcome.ok:
+                self.set_state(State.IPCP)
             log.info(
                 "{session}: {protocol} login {user!r}: {result}",
                 session=self.name,

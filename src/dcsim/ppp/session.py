@@ -28,6 +28,7 @@ from dcsim.causes import Cause
 from dcsim.pcap import LinkType, PcapWriter
 from dcsim.ppp.link import DatagramReceived, Discarded, FrameSeen, LinkEnded
 from dcsim.ppp.pool import AddressPool
+from dcsim.status.registry import SessionHandle, SessionKind, SessionRegistry, State
 
 log = Logger()
 
@@ -84,6 +85,7 @@ class SubscriberServer(Factory):
     from *pool* (shared by every front end on the same NAS)."""
 
     linktype: LinkType = LinkType.RAW
+    kind: SessionKind = SessionKind.DCNET_PPP  # how the status registry files its sessions
     keep_reports = 100
 
     def __init__(
@@ -95,6 +97,7 @@ class SubscriberServer(Factory):
         name: str,
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
     ) -> None:
         self.reactor = reactor
         self.nas = nas
@@ -102,6 +105,7 @@ class SubscriberServer(Factory):
         self.name = name
         self.capture_dir = capture_dir
         self.seed = seed
+        self.registry = registry
         self.sessions: set[SubscriberSession] = set()
         self.observers: list[Callable[[SessionReport], None]] = []
         self.reports: list[SessionReport] = []  # the most recent ones
@@ -159,6 +163,9 @@ class CoreProtocol(Protocol):
     def can_write(self) -> bool:
         return self.transport is not None
 
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
+
     def connectionMade(self) -> None:
         self.core = self.make_core(self.clock.seconds())
         self.pump()
@@ -193,7 +200,7 @@ class CoreProtocol(Protocol):
             return
         out = core.data_to_send()
         if out and self.can_write():
-            self.transport.write(out)  # type: ignore[union-attr]
+            self.write(out)
         for event in core.events():
             self.handle(event)
         deadline = core.deadline()
@@ -237,6 +244,7 @@ class SubscriberSession(CoreProtocol):
         self.requested: dict[str, list[str]] = {}
         self.datagrams_in = 0
         self.datagrams_out = 0
+        self.status: SessionHandle | None = None  # in the status registry, if there is one
 
     def make_core(self, now: float) -> Core:
         return self.server.make_core(now, self.rng)
@@ -244,15 +252,33 @@ class SubscriberSession(CoreProtocol):
     def can_write(self) -> bool:
         return self.transport is not None and self.report is None
 
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if self.status is not None:
+            self.status.add_bytes(sent=len(data))
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.status is not None:
+            self.status.add_bytes(received=len(data))
+        super().dataReceived(data)
+
     def connectionMade(self) -> None:
         self.started = self.clock.seconds()
+        path = None
         if self.server.capture_dir is not None:
             directory = self.server.capture_dir.expanduser()
             directory.mkdir(parents=True, exist_ok=True)
-            self.pcap = PcapWriter.open(directory / f"{self.name}.pcap", self.server.linktype)
+            path = directory / f"{self.name}.pcap"
+            self.pcap = PcapWriter.open(path, self.server.linktype)
+        if self.server.registry is not None:
+            self.status = self.server.registry.open_session(self.server.kind, self.peer, pcap=path)
         self.server.sessions.add(self)
         log.info("{session}: connection from {peer}", session=self.name, peer=self.peer)
         super().connectionMade()
+
+    def set_state(self, state: State) -> None:
+        if self.status is not None:
+            self.status.set_state(state)
 
     def handle(self, event: Any) -> None:
         if isinstance(event, DatagramReceived):
@@ -283,6 +309,8 @@ class SubscriberSession(CoreProtocol):
     def attach(self, address: IPv4Address, mtu: int) -> None:
         self.detach()
         self.address = address
+        if self.status is not None:
+            self.status.online(str(address))
         self.port = self.server.nas.attach_subscriber(
             address, mtu=mtu, deliver=self._deliver, name=self.name
         )
@@ -326,6 +354,8 @@ class SubscriberSession(CoreProtocol):
         if self.pcap is not None:
             self.pcap.close()
             self.pcap = None
+        if self.status is not None:
+            self.status.end(cause, reason.value + (f" ({detail})" if detail else ""))
         assert self.core is not None
         leftover = self.core.data_to_send()
         if leftover and self.transport is not None:
