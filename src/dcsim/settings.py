@@ -76,7 +76,8 @@ class Settings:
         default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
     )
     up: UpSettings = setting(
-        default_factory=UpSettings, doc="dcsim up: where its services stand on the virtual internet."
+        default_factory=UpSettings,
+        doc="dcsim up: where its services stand on the virtual internet.",
     )
 
     @property

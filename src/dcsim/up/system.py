@@ -132,8 +132,8 @@ class Dcsim:
         )
         self._host(s.up.licence_node, "up.licence_node").listenTCP(HTTPS_PORT, self.licence)
         self._login_host = self._host(s.up.login_node, "up.login_node")
-        for listen in s.pso.listen:
-            self._login_host.listenTCP(listen.port, self.pso.login)
+        for port in s.up.login_ports:
+            self._login_host.listenTCP(port, self.pso.login)
 
     def _start_real(self) -> None:
         s = self.settings
@@ -142,12 +142,13 @@ class Dcsim:
         for listen in s.dns.listen:
             self._open(f"DNS over {listen.transport.upper()}", listen, "dns.listen", server.listen)
         for listen in s.auth.listen:
-            self._open(
+            port = self._open(
                 "licence server (HTTPS, SSL 3.0)",
                 listen,
                 "auth.listen",
                 lambda a: self.reactor.listenTCP(a.port, self.licence, interface=a.host),
             )
+            self._ports.append(port)
         self._start_pso()
         try:
             for item in self.dcnet.listen():
@@ -169,10 +170,13 @@ class Dcsim:
         try:
             self.pso.start()
         except CannotListenError as e:
-            raise _port_in_use(e, "the PSO login server or ship", "pso.listen / pso.ship_listen")
+            what, setting = "the PSO login server or ship", "pso.listen / pso.ship_listen"
+            raise _port_in_use(e, what, setting) from None
         ship, *logins = self.pso.ports
         self.endpoints.append(
-            Endpoint("PSO ship", str(_bound(self.settings.pso.ship_listen, ship)), "pso.ship_listen")
+            Endpoint(
+                "PSO ship", str(_bound(self.settings.pso.ship_listen, ship)), "pso.ship_listen"
+            )
         )
         for listen, port in zip(self.settings.pso.listen, logins, strict=True):
             self.endpoints.append(Endpoint("PSO login", str(_bound(listen, port)), "pso.listen"))
@@ -182,13 +186,14 @@ class Dcsim:
 
     def _open(
         self, what: str, listen: Listen, setting: str, opener: Callable[[Listen], Any]
-    ) -> None:
+    ) -> Any:
+        """Open one listening port and list it; a port in use becomes :class:`Failed`."""
         try:
             port = opener(listen)
         except CannotListenError as e:
             raise _port_in_use(e, what, setting) from None
-        self._ports.append(port)
         self.endpoints.append(Endpoint(what, str(_bound(listen, port)), setting))
+        return port
 
     def _host(self, name: str, setting: str) -> VirtualHost:
         node = self.network.nodes.get(name)
