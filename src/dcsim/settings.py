@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
+from dcsim.auth.service import AuthSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
+from dcsim.modem.settings import ModemSettings
+from dcsim.net.settings import NetSettings
+from dcsim.pso.settings import PsoSettings
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,26 @@ class Settings:
         "~ is expanded; relative paths are taken from the working directory.",
     )
     log: LogSettings = setting(default_factory=LogSettings, doc="Logging.")
+    modem: ModemSettings = setting(
+        default_factory=ModemSettings, doc="Fake Hayes modems (dcsim modem)."
+    )
     accounts: AccountSettings = setting(
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
     )
+    auth: AuthSettings = setting(
+        default_factory=AuthSettings, doc="The licence server: `dcsim auth --help`."
+    )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
+    )
+    net: NetSettings = setting(
+        default_factory=NetSettings,
+        doc="The virtual internet: topology, captures, the gateway to real sockets.",
+    )
+    pso: PsoSettings = setting(
+        default_factory=PsoSettings,
+        doc="The PSO login server, dcsim's ship and the lobby chat log.",
     )
 
     @property

@@ -15,9 +15,12 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from twisted.internet import defer, error
+from twisted.internet._resolver import SimpleResolverComplexifier
 from twisted.internet.abstract import isIPAddress
 from twisted.internet.interfaces import (
     IDelayedCall,
+    IHostnameResolver,
+    IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
     IReactorUDP,
@@ -44,7 +47,7 @@ Endpoint = tuple[IPv4Address, int]
 ConnKey = tuple[IPv4Address, int, IPv4Address, int]
 
 
-@implementer(IReactorTime, IReactorTCP, IReactorUDP, IResolverSimple)
+@implementer(IReactorTime, IReactorTCP, IReactorUDP, IResolverSimple, IReactorPluggableNameResolver)
 class VirtualHost(Node):
     """A simulated machine: the IP layer plus UDP and TCP, offered as a reactor."""
 
@@ -68,8 +71,12 @@ class VirtualHost(Node):
         self.handlers[TCP] = self._tcp_input
         self.error_handlers[UDP] = self._udp_error
         self.error_handlers[TCP] = self._tcp_error
-        self.tcp_intercept: Any = None  # the gateway's hook for connections to anywhere
+        # The gateway's hooks for flows to addresses that are not ours (with accept_any):
+        # called with (datagram, segment or UDP repr); True means "taken care of".
+        self.tcp_intercept: Any = None
+        self.udp_intercept: Any = None
         self.rst_for_closed_ports = True
+        self._name_resolver: IHostnameResolver = SimpleResolverComplexifier(self)
 
     # --- IReactorTime, delegated to the simulation clock ---------------------------------
 
@@ -94,6 +101,15 @@ class VirtualHost(Node):
         return defer.succeed(str(found))
 
     getHostByName = resolve
+
+    @property
+    def nameResolver(self) -> IHostnameResolver:
+        """``IReactorPluggableNameResolver``, so ``HostnameEndpoint`` and ``Agent`` work."""
+        return self._name_resolver
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
+        old, self._name_resolver = self._name_resolver, resolver
+        return old
 
     # --- UDP -----------------------------------------------------------------------------
 
@@ -128,6 +144,8 @@ class VirtualHost(Node):
             self.drop("bad udp", e)
             return
         port = self._udp.get((header.dst, udp.dst_port)) or self._udp.get((None, udp.dst_port))
+        if port is None and self.udp_intercept is not None and self.udp_intercept(dg, udp):
+            return
         if port is None:
             self.drop("udp port closed", udp.dst_port)
             self.send_icmp_error(dg, IcmpRepr.unreachable, UnreachableCode.PORT)

@@ -52,6 +52,7 @@ class Network:
         self.links: dict[str, Link] = {}
         self.announced: dict[str, list[IPv4Network]] = {}
         self.default_node: Node | None = None
+        self.gateway = None
         self._captures: list[PcapWriter] = []
 
     def rng(self, purpose: str) -> random.Random:
@@ -92,6 +93,16 @@ class Network:
         )
         self.announce(nas, nas.pool)
         return nas
+
+    def add_gateway(self, name: str, address: IPv4Address | str, reactor=None, allow=()):
+        """The gateway to real sockets (see ``dcsim.net.gateway``), the default route."""
+        from dcsim.net.gateway import Gateway
+
+        host = self.add_host(name)
+        host.add_address(address)
+        self.gateway = Gateway(host, reactor, allow)
+        self.set_default(host)
+        return host
 
     def node(self, name: str) -> Node:
         try:

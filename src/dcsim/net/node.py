@@ -146,6 +146,7 @@ class Node:
         self.interfaces: dict[str, Interface] = {}
         self.routes = RoutingTable()
         self.addresses: set[IPv4Address] = set()
+        self.loopbacks: list[IPv4Address] = []
         self.accept_any = False  # deliver every datagram locally (a transparent gateway)
         self.answer_echo = True
         self.handlers: dict[int, Callable[[Datagram, Interface], None]] = {}
@@ -173,6 +174,11 @@ class Node:
                 self.routes.add(Route(addr.network, iface))
         return iface
 
+    def add_address(self, address: IPv4Address | str) -> None:
+        """An extra address of the node itself (a loopback), reachable on any interface."""
+        self.addresses.add(IPv4Address(address))
+        self.loopbacks.append(IPv4Address(address))
+
     def remove_interface(self, iface: Interface) -> None:
         iface.detach()
         self.interfaces.pop(iface.name, None)
@@ -196,7 +202,9 @@ class Node:
 
     @property
     def address(self) -> IPv4Address:
-        """The node's main address: the first interface address."""
+        """The node's main address: its first loopback, else its first interface address."""
+        if self.loopbacks:
+            return self.loopbacks[0]
         for iface in self.interfaces.values():
             if iface.address is not None:
                 return iface.address.ip
@@ -207,6 +215,8 @@ class Node:
         for iface in self.interfaces.values():
             if iface.address is not None:
                 yield iface.address.network
+        for address in self.loopbacks:
+            yield IPv4Network(address)
 
     def drop(self, reason: str, detail: object = "") -> None:
         self.drops[reason] += 1
@@ -250,7 +260,9 @@ class Node:
         if dst == IPv4Address("255.255.255.255"):
             return True
         return any(
-            i.address is not None and i.address.network.broadcast_address == dst
+            i.address is not None
+            and i.address.network.prefixlen < 31  # RFC 3021: /31 links have no broadcast
+            and i.address.network.broadcast_address == dst
             for i in self.interfaces.values()
         )
 
@@ -351,7 +363,10 @@ class Node:
         return self._ident
 
     def source_for(self, dst: IPv4Address) -> IPv4Address:
-        """The source address for a datagram to *dst*: the outgoing interface's address."""
+        """The source address for a datagram to *dst*: the node's first loopback if it has
+        one (like Linux's ``ip route ... src``), else the outgoing interface's address."""
+        if self.loopbacks:
+            return self.loopbacks[0]
         route = self.routes.lookup(dst)
         if route is not None and route.interface.address is not None:
             return route.interface.address.ip

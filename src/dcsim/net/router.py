@@ -126,23 +126,13 @@ class Nas(Router):
     ) -> None:
         super().__init__(clock, name, rng=rng, tcp=tcp)
         self.nas_address = address
-        self.addresses.add(address)
+        self.add_address(address)
         self.pool = pool
         self.mss_clamp = mss_clamp
         self.frag_needed = frag_needed
         self.subscriber_policies: list[Policy] = list(policies)
         self.subscribers: dict[IPv4Address, SubscriberPort] = {}
         self._count = 0
-
-    @property
-    def address(self) -> IPv4Address:
-        return self.nas_address
-
-    def source_for(self, dst: IPv4Address) -> IPv4Address:
-        route = self.routes.lookup(dst)
-        if route is not None and route.interface.address is not None:
-            return route.interface.address.ip
-        return self.nas_address
 
     def attach_subscriber(
         self,

@@ -1,0 +1,160 @@
+"""``dcsim pso`` (the login server and ship on real sockets) and ``dcsim chatlog``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import secrets
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from dcsim.address import Listen
+from dcsim.cli import EXIT_OK, Failed, UsageError
+from dcsim.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    pso = sub.add_parser(
+        "pso",
+        help="run the PSO login server and dcsim's ship on this machine",
+        description="Run the Dreamcast PSO login server (DC v1, v2 and NTE) and dcsim's "
+        "own ship with its lobbies, on real TCP sockets.",
+    )
+    pso.add_argument(
+        "--listen",
+        type=_listen,
+        action="append",
+        metavar="ADDR",
+        help="login server address, e.g. tcp:127.0.0.1:9200 (repeatable; default: "
+        "pso.listen from the settings)",
+    )
+    pso.add_argument(
+        "--ship-listen",
+        type=_listen,
+        metavar="ADDR",
+        help="dcsim's ship address, e.g. tcp:127.0.0.1:5110 (default: pso.ship_listen)",
+    )
+    pso.set_defaults(run=_run_pso)
+
+    chatlog = sub.add_parser(
+        "chatlog",
+        help="hand lobby chat to an investigator, or purge old lines",
+        description="The PSO lobby chat log (Sega's rules: kept at least six months so "
+        "misconduct can be traced).",
+    )
+    actions = chatlog.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="print chat lines of a period as CSV or JSON")
+    export.add_argument(
+        "--since",
+        type=_time,
+        metavar="TIME",
+        help="from this time (ISO 8601, UTC unless a zone is given)",
+    )
+    export.add_argument(
+        "--until", type=_time, metavar="TIME", help="up to (not including) this time"
+    )
+    export.add_argument("--guild-card", type=int, metavar="NUMBER", help="only this player's lines")
+    export.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        default="csv",
+        help="csv (default) or one JSON object a line",
+    )
+    export.set_defaults(run=_run_export)
+    purge = actions.add_parser("purge", help="delete lines older than pso.chat_retention_days")
+    purge.set_defaults(run=_run_purge)
+
+
+def _listen(text: str) -> Listen:
+    try:
+        listen = Listen.from_text(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e}, got {text!r}") from None
+    if listen.transport != "tcp":
+        raise argparse.ArgumentTypeError(f"PSO runs over TCP, got {text!r}")
+    return listen
+
+
+def _time(text: str) -> float:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date or time such as 2006-05-20 or 2006-05-20T12:00, "
+            f"got {text!r}"
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
+
+
+def _run_pso(args: argparse.Namespace, settings: Settings) -> int:
+    from twisted.internet import reactor
+    from twisted.internet.error import CannotListenError
+
+    from dcsim.pso.server import PsoService
+    from dcsim.pso.store import StoreError
+
+    pso = settings.pso
+    if args.listen:
+        pso = replace(pso, listen=args.listen)
+    if args.ship_listen:
+        pso = replace(pso, ship_listen=args.ship_listen)
+    # The one place randomness is seeded from the operating system: cipher keys.
+    rng = random.Random(secrets.randbits(128))
+    try:
+        service = PsoService(pso, settings.data_path, reactor=reactor, rng=rng)
+        service.start()
+    except StoreError as e:
+        raise Failed(str(e)) from None
+    except CannotListenError as e:
+        raise Failed(f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}") from None
+    for listen in pso.listen:
+        print(f"dcsim pso: login server on {listen}", file=sys.stderr)
+    print(f"dcsim pso: ship on {pso.ship_listen}", file=sys.stderr)
+    reactor.run()  # type: ignore[attr-defined]
+    return EXIT_OK
+
+
+def _open_chat_log(settings: Settings):  # type: ignore[no-untyped-def]
+    from dcsim.pso.store import ChatLog, StoreError, open_database
+
+    path = settings.pso.database_path(settings.data_path)
+    if not path.exists():
+        raise UsageError(f"no PSO database at {path} (has the server run yet?)")
+    try:
+        return ChatLog(open_database(path))
+    except StoreError as e:
+        raise Failed(str(e)) from None
+
+
+def _run_export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.since is not None and args.until is not None and args.since >= args.until:
+        raise UsageError("--since must be before --until")
+    chat = _open_chat_log(settings)
+    fields = ("time", "guild_card", "name", "block", "lobby", "text")
+    writer = csv.writer(sys.stdout) if args.format == "csv" else None
+    if writer is not None:
+        writer.writerow(fields)
+    for record in chat.export(args.since, args.until, args.guild_card):
+        when = datetime.fromtimestamp(record.time, UTC).isoformat(timespec="seconds")
+        row = (when, record.guild_card, record.name, record.block, record.lobby, record.text)
+        if writer is not None:
+            writer.writerow(row)
+        else:
+            print(json.dumps(dict(zip(fields, row, strict=True)), ensure_ascii=False))
+    return EXIT_OK
+
+
+def _run_purge(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    chat = _open_chat_log(settings)
+    # The command line is an edge: the wall clock is the right "now" here.
+    cutoff = time.time() - settings.pso.chat_retention_days * 86400.0
+    removed = chat.purge(cutoff)
+    print(f"purged {removed} chat lines older than {settings.pso.chat_retention_days:g} days")
+    return EXIT_OK

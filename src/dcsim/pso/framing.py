@@ -1,0 +1,131 @@
+"""The DC command header and the framing of commands on a PSO connection.
+
+Every Dreamcast PSO command starts with a 4-byte header: ``u8 command, u8 flag, le16
+size``, where size counts the header and the body. Commands are padded to a multiple of
+4 bytes, except the 90 that JP and prototype DC v1 discs send with size 0x26
+(shared/research/pso_servers.md section 4.1). Once the server's first command (17 or
+02) has been sent in the clear, everything, headers included, is encrypted with the V2
+cipher of :mod:`dcsim.pso.cipher`.
+
+:class:`Decoder` is sans-IO: it takes ciphertext as it arrives and yields whole
+decrypted frames, and it refuses a header whose size is impossible or over the limit
+before buffering the body, so memory stays bounded whatever a peer sends.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from dcsim.pso.cipher import V2Cipher
+
+HEADER = struct.Struct("<BBH")
+HEADER_SIZE = HEADER.size
+#: The receive buffer of every PSO client seen so far is 0x7C00 bytes; no command in
+#: either direction is larger (newserv ``Channel::send``).
+MAX_COMMAND_SIZE = 0x7C00
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    command: int
+    flag: int
+    size: int
+
+    def pack(self) -> bytes:
+        return HEADER.pack(self.command, self.flag, self.size)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decrypted command: its header and its body (padding included)."""
+
+    command: int
+    flag: int
+    body: bytes
+
+
+class FrameError(Exception):
+    """The byte stream cannot be a PSO command stream; the connection must close."""
+
+
+def pad4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def encode(
+    command: int, flag: int, body: bytes, cipher: V2Cipher | None = None, *, pad: bool = True
+) -> bytes:
+    """The wire bytes of one command: header, body padded to 4, encrypted if *cipher*.
+
+    ``pad=False`` sends the body as it is and puts its true size in the header, as JP
+    DC v1 does with its 90; the cipher still uses a whole word for the last bytes.
+    """
+    size = pad4(HEADER_SIZE + len(body)) if pad else HEADER_SIZE + len(body)
+    if size > MAX_COMMAND_SIZE:
+        raise ValueError(f"command {command:02X} of 0x{size:X} bytes exceeds 0x7C00")
+    data = HEADER.pack(command, flag, size) + body + bytes(size - HEADER_SIZE - len(body))
+    return cipher.apply(data) if cipher is not None else data
+
+
+class Decoder:
+    """Ciphertext in, :class:`Frame` out.
+
+    *round_up* decides how a body whose size is not a multiple of 4 is decrypted: True
+    uses a whole keystream word for its last bytes, as the Dreamcast does when it
+    encrypts (newserv's behaviour); False consumes exactly the bytes on the wire, which
+    is how a server that treats the cipher as a byte stream would read JP DC v1's 90 and
+    leaves it out of step for every later command.
+    """
+
+    __slots__ = ("_buffer", "_header", "cipher", "max_size", "round_up")
+
+    def __init__(self, max_size: int = MAX_COMMAND_SIZE, round_up: bool = True) -> None:
+        self.cipher: V2Cipher | None = None
+        self.max_size = max_size
+        self.round_up = round_up
+        self._buffer = bytearray()
+        self._header: Header | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a whole command."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def next_frame(self) -> Frame | None:
+        """The next whole command, or None until more bytes arrive.
+
+        Raises :class:`FrameError` for a size field that cannot be true.
+        """
+        header = self._header
+        if header is None:
+            if len(self._buffer) < HEADER_SIZE:
+                return None
+            raw = bytes(self._buffer[:HEADER_SIZE])
+            del self._buffer[:HEADER_SIZE]
+            if self.cipher is not None:
+                raw = self.cipher.apply(raw)
+            header = Header(*HEADER.unpack(raw))
+            if header.size < HEADER_SIZE:
+                raise FrameError(
+                    f"command {header.command:02X} has size 0x{header.size:X}, "
+                    "smaller than its own header"
+                )
+            if header.size > self.max_size:
+                raise FrameError(
+                    f"command {header.command:02X} has size 0x{header.size:X}, "
+                    f"over the limit of 0x{self.max_size:X}"
+                )
+            self._header = header
+        length = header.size - HEADER_SIZE
+        if len(self._buffer) < length:
+            return None
+        body = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        self._header = None
+        if self.cipher is not None:
+            body = self.cipher.apply(body, round_up=self.round_up)
+        return Frame(header.command, header.flag, body)

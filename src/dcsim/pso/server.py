@@ -1,0 +1,375 @@
+"""The Twisted edge of the PSO login server and ship.
+
+:class:`PsoServerProtocol` feeds one :class:`~dcsim.pso.session.Session` from a TCP
+transport and acts on its events: credential checks go to the :class:`Checker`, chat
+lines to the chat log, everything else to the log. :class:`PsoService` builds the
+login servers, the ship, the database and the chat retention timer from
+:class:`~dcsim.pso.settings.PsoSettings`. The reactor is a constructor argument
+everywhere, so the same service listens on real sockets or on a virtual host of the
+simulated internet (anything with ``listenTCP`` and ``IReactorTime``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import replace
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IDelayedCall, IReactorThreads
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from dcsim.pso.commands import CheckResult, RawCommand
+from dcsim.pso.credentials import POLICIES, Credentials, Policy, Verdict
+from dcsim.pso.events import (
+    ChatLine,
+    CheckCredentials,
+    Closed,
+    CommandIgnored,
+    JoinedLobby,
+    LoggedIn,
+    Redirected,
+)
+from dcsim.pso.session import Role, Session, SessionConfig
+from dcsim.pso.settings import PsoSettings
+from dcsim.pso.ship import Ship
+from dcsim.pso.store import ChatLog, GuildCards, open_database
+
+log = Logger(namespace="dcsim.pso")
+
+DAY = 86400.0
+#: How often the chat retention purge runs.
+PURGE_INTERVAL = 6 * 3600.0
+
+
+def _ipv4(host: str) -> IPv4Address:
+    """The IPv4 address of a transport endpoint (IPv4-mapped IPv6 included)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return IPv4Address(0)
+    if isinstance(address, IPv4Address):
+        return address
+    return address.ipv4_mapped or IPv4Address(0)
+
+
+class Checker:
+    """Runs the credential policy (in a thread when it is slow) and assigns guild cards."""
+
+    def __init__(self, policy: Policy, guild_cards: GuildCards, reactor: Any) -> None:
+        self.policy = policy
+        self.guild_cards = guild_cards
+        self.reactor = reactor
+
+    def check(self, credentials: Credentials) -> defer.Deferred[Verdict]:
+        if self.policy.blocking and IReactorThreads.providedBy(self.reactor):
+            from twisted.internet.threads import deferToThreadPool
+
+            d = deferToThreadPool(
+                self.reactor, self.reactor.getThreadPool(), self.policy.check, credentials
+            )
+        else:
+            d = defer.maybeDeferred(self.policy.check, credentials)
+        d.addCallback(self._assign, credentials)
+        d.addErrback(self._failed, credentials)
+        return d
+
+    def _assign(self, verdict: Verdict, credentials: Credentials) -> Verdict:
+        if not verdict.accepted:
+            return verdict
+        number, new = self.guild_cards.assign(
+            credentials.serial, credentials.access_key, self.reactor.seconds()
+        )
+        return replace(verdict, guild_card=number, new_player=new)
+
+    def _failed(self, failure: Failure, credentials: Credentials) -> Verdict:
+        log.failure("credential check for {creds} failed", failure, creds=credentials)
+        return Verdict(CheckResult.CONNECTION_ERROR, "the credential check failed")
+
+
+class PsoServerProtocol(Protocol):
+    def __init__(self, factory: PsoServerFactory) -> None:
+        self.factory = factory
+        self.session: Session | None = None
+        self._timer: IDelayedCall | None = None
+        self._closing = False
+        self.peer = ""
+
+    # --- transport events ------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        f = self.factory
+        peer, host = self.transport.getPeer(), self.transport.getHost()
+        self.peer = f"{peer.host}:{peer.port}"
+        self.session = Session(f.config, f.rng, _ipv4(peer.host), _ipv4(host.host), f.ship)
+        self.session.on_output = self._flush
+        self.session.connection_made(f.reactor.seconds())
+        f.sessions.add(self)
+        if len(f.sessions) > f.max_sessions:
+            self.session.refuse(
+                "The server is full. Please try again later.",
+                f"refused: {f.max_sessions} sessions already",
+            )
+        self._pump()
+
+    def dataReceived(self, data: bytes) -> None:
+        assert self.session is not None
+        self.session.receive_data(data, self.factory.reactor.seconds())
+        self._pump()
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.factory.sessions.discard(self)
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if self.session is not None:
+            self.session.receive_data(b"", self.factory.reactor.seconds())
+            self._drain_events()
+
+    # --- the pump --------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write what the session has queued (also when another session's command made
+        the ship send to this one), and hang up once it has ended."""
+        if self.session is None or self.transport is None:
+            return
+        out = self.session.data_to_send()
+        if out:
+            self.transport.write(out)
+        if self.session.closed is not None and not self._closing:
+            self._closing = True
+            self.transport.loseConnection()
+
+    def _pump(self) -> None:
+        self._flush()
+        self._drain_events()
+        self._flush()
+        self._rearm()
+
+    def _drain_events(self) -> None:
+        assert self.session is not None
+        for event in self.session.events():
+            self.factory.handle_event(self, event)
+
+    def _rearm(self) -> None:
+        if self.session is None or self._closing:
+            return
+        deadline = self.session.deadline()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if deadline is not None:
+            delay = max(0.0, deadline - self.factory.reactor.seconds())
+            self._timer = self.factory.reactor.callLater(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.session is not None:
+            self.session.handle_timer(self.factory.reactor.seconds())
+            self._pump()
+
+    def answer(self, verdict: Verdict) -> None:
+        if self.session is None or self.session.closed is not None:
+            return
+        self.session.credentials_checked(verdict, self.factory.reactor.seconds())
+        self._pump()
+
+
+class PsoServerFactory(Factory):
+    """One listening role (login server or ship); every port of that role shares it."""
+
+    noisy = False
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        reactor: Any,
+        rng: random.Random,
+        checker: Checker,
+        chat_log: ChatLog | None = None,
+        ship: Ship | None = None,
+        max_sessions: int = 1000,
+    ) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.rng = rng
+        self.checker = checker
+        self.chat_log = chat_log
+        self.ship = ship
+        self.max_sessions = max_sessions
+        self.sessions: set[PsoServerProtocol] = set()
+
+    def buildProtocol(self, addr: Any) -> PsoServerProtocol:
+        return PsoServerProtocol(self)
+
+    def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
+        role = self.config.role.value
+        peer = protocol.peer
+        match event:
+            case CheckCredentials(credentials=creds):
+                self.checker.check(creds).addCallback(protocol.answer)
+            case ChatLine():
+                if self.chat_log is not None:
+                    self.chat_log.record(event)
+            case LoggedIn():
+                log.info(
+                    "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card "
+                    "{gc} ({name})",
+                    role=role,
+                    peer=peer,
+                    version=event.version.name,
+                    sub=event.sub_version,
+                    gc=event.guild_card,
+                    name=event.name.decode("latin-1"),
+                )
+            case JoinedLobby():
+                log.info(
+                    "ship {peer}: guild card {gc} in block {block} lobby {lobby}",
+                    peer=peer,
+                    gc=event.guild_card,
+                    block=event.block,
+                    lobby=event.lobby,
+                )
+            case Redirected():
+                log.info(
+                    "login {peer}: sent to ship {ship} at {address}:{port}",
+                    peer=peer,
+                    ship=event.ship,
+                    address=str(event.address),
+                    port=event.port,
+                )
+            case CommandIgnored(command=RawCommand() as raw):
+                log.info(
+                    "{role} {peer}: ignored command {cmd} flag {flag:02X}, {size} bytes: {reason}",
+                    role=role,
+                    peer=peer,
+                    cmd=raw.name,
+                    flag=raw.flag,
+                    size=len(raw.body) + 4,
+                    reason=raw.reason,
+                )
+            case CommandIgnored():
+                log.info(
+                    "{role} {peer}: ignored {cmd} in phase {phase}",
+                    role=role,
+                    peer=peer,
+                    cmd=type(event.command).__name__,
+                    phase=event.phase,
+                )
+            case Closed():
+                cause = f" [{event.cause.text}]" if event.cause else ""
+                log.info(
+                    "{role} {peer}: session closed: {reason}{cause}",
+                    role=role,
+                    peer=peer,
+                    reason=event.reason,
+                    cause=cause,
+                )
+            case _:
+                log.debug("{role} {peer}: {event}", role=role, peer=peer, event=event)
+
+
+class PsoService:
+    """The login servers, dcsim's ship, the guild card directory and the chat log."""
+
+    def __init__(
+        self,
+        settings: PsoSettings,
+        data_dir: Path,
+        *,
+        reactor: Any,
+        rng: random.Random,
+        policy: Policy | None = None,
+        database: Path | str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reactor = reactor
+        self.db = open_database(database or settings.database_path(data_dir))
+        self.chat_log = ChatLog(self.db)
+        self.ship = Ship(settings.blocks)
+        if policy is None:
+            policy = POLICIES[settings.credentials]()
+        self.checker = Checker(policy, GuildCards(self.db), reactor)
+        common = dict(
+            server_name=settings.server_name,
+            ships=tuple(s.choice() for s in settings.ships),
+            ship_address=settings.ship_address,
+            ship_port=settings.ship_listen.port,
+            login_address=settings.ship_address,
+            login_port=settings.listen[0].port if settings.listen else 9200,
+            register_new_v1=settings.register_new_v1,
+            round_up=settings.jp_v1_round_up,
+            login_timeout=settings.login_timeout,
+            idle_timeout=settings.idle_timeout,
+            max_command_size=settings.max_command_size,
+        )
+        self.login = PsoServerFactory(
+            SessionConfig(Role.LOGIN, **common),  # type: ignore[arg-type]
+            reactor=reactor,
+            rng=rng,
+            checker=self.checker,
+            max_sessions=settings.max_sessions,
+        )
+        self.ship_factory = PsoServerFactory(
+            SessionConfig(Role.SHIP, **common),  # type: ignore[arg-type]
+            reactor=reactor,
+            rng=rng,
+            checker=self.checker,
+            chat_log=self.chat_log,
+            ship=self.ship,
+            max_sessions=settings.max_sessions,
+        )
+        self._purge = task.LoopingCall(self.purge_chat)
+        self._purge.clock = reactor
+        self.ports: list[Any] = []
+
+    def start(self) -> None:
+        """Listen on every configured address and start the chat retention timer.
+
+        Port 0 means any free port; the ports actually bound are told to clients."""
+        ship = self.settings.ship_listen
+        ship_port = self.reactor.listenTCP(ship.port, self.ship_factory, interface=ship.host)
+        self.ports.append(ship_port)
+        for listen in self.settings.listen:
+            self.ports.append(
+                self.reactor.listenTCP(listen.port, self.login, interface=listen.host)
+            )
+        bound_ship = ship_port.getHost().port
+        self.login.config = replace(self.login.config, ship_port=bound_ship)
+        if len(self.ports) > 1:
+            bound_login = self.ports[1].getHost().port
+            self.ship_factory.config = replace(self.ship_factory.config, login_port=bound_login)
+        self._purge.start(PURGE_INTERVAL, now=True)
+
+    @property
+    def login_port(self) -> int:
+        """The first login server port actually bound (after :meth:`start`)."""
+        return self.ports[1].getHost().port
+
+    @property
+    def ship_port(self) -> int:
+        return self.ports[0].getHost().port
+
+    def stop(self) -> defer.Deferred[None]:
+        if self._purge.running:
+            self._purge.stop()
+        return defer.gatherResults(
+            [defer.maybeDeferred(p.stopListening) for p in self.ports]
+        ).addCallback(lambda _: None)
+
+    def purge_chat(self) -> int:
+        cutoff = self.reactor.seconds() - self.settings.chat_retention_days * DAY
+        removed = self.chat_log.purge(cutoff)
+        if removed:
+            log.info(
+                "chat log: purged {n} lines older than {days:g} days",
+                n=removed,
+                days=self.settings.chat_retention_days,
+            )
+        return removed

@@ -1,0 +1,145 @@
+"""The PSO server's SQLite database: guild card numbers and the lobby chat log.
+
+One file (``pso.database`` under the data directory), WAL mode so that
+``dcsim chatlog export`` can read while the server writes. Sega's rules for Dreamcast
+titles: lobby chat must be logged and kept at least six months so that misconduct can
+be traced; :meth:`ChatLog.purge` drops lines older than the retention setting (183 days
+by default) and nothing younger.
+
+Both classes are used by the Twisted edge only; the session cores never do I/O.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dcsim.pso.events import ChatLine
+from dcsim.pso.text import decode
+
+SCHEMA_VERSION = 1
+#: Guild card numbers dcsim hands out start here (any 32-bit value the client accepts).
+FIRST_GUILD_CARD = 10_000_001
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS guild_cards (
+    guild_card INTEGER PRIMARY KEY,
+    serial TEXT NOT NULL,
+    access_key TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    UNIQUE (serial, access_key)
+);
+CREATE TABLE IF NOT EXISTS chat (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    guild_card INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    lobby INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_time ON chat (time);
+CREATE INDEX IF NOT EXISTS chat_guild_card ON chat (guild_card, time);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be used (printed in one line)."""
+
+
+def open_database(path: Path | str) -> sqlite3.Connection:
+    """Open (creating if needed) the PSO database at *path* (``:memory:`` for tests)."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path}: made by a newer dcsim (schema {version})")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: {e}") from None
+    return db
+
+
+class GuildCards:
+    """Guild card numbers, one per (serial, access key), kept across restarts."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def assign(self, serial: str, access_key: str, now: float) -> tuple[int, bool]:
+        """The player's guild card number, and whether it was new."""
+        row = self._db.execute(
+            "SELECT guild_card FROM guild_cards WHERE serial = ? AND access_key = ?",
+            (serial, access_key),
+        ).fetchone()
+        if row is not None:
+            return row[0], False
+        top = self._db.execute("SELECT MAX(guild_card) FROM guild_cards").fetchone()[0]
+        number = max(FIRST_GUILD_CARD, (top or 0) + 1)
+        self._db.execute(
+            "INSERT INTO guild_cards VALUES (?, ?, ?, ?)", (number, serial, access_key, now)
+        )
+        return number, True
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRecord:
+    time: float
+    guild_card: int
+    name: str
+    block: int
+    lobby: int
+    text: str
+
+
+class ChatLog:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def record(self, line: ChatLine) -> None:
+        self._db.execute(
+            "INSERT INTO chat (time, guild_card, name, block, lobby, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                line.time,
+                line.guild_card,
+                decode(line.name, line.japanese),
+                line.block,
+                line.lobby,
+                decode(line.text, line.japanese),
+            ),
+        )
+
+    def purge(self, before: float) -> int:
+        """Delete lines older than *before* (seconds since the epoch); how many went."""
+        return self._db.execute("DELETE FROM chat WHERE time < ?", (before,)).rowcount
+
+    def export(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        guild_card: int | None = None,
+    ) -> Iterator[ChatRecord]:
+        """Lines with ``since <= time < until`` (either open), oldest first."""
+        where, args = [], []
+        if since is not None:
+            where.append("time >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("time < ?")
+            args.append(until)
+        if guild_card is not None:
+            where.append("guild_card = ?")
+            args.append(guild_card)
+        sql = "SELECT time, guild_card, name, block, lobby, text FROM chat"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        for row in self._db.execute(sql + " ORDER BY time, id", args):
+            yield ChatRecord(*row)
