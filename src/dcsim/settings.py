@@ -18,6 +18,7 @@ from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
 from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
+from dcsim.status.settings import StatusSettings
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class Settings:
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
         doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
+    status: StatusSettings = setting(
+        default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
     )
 
     @property
