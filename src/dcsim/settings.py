@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
+from dcsim.client.settings import ClientSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
@@ -54,6 +55,10 @@ class Settings:
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
         doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
+    client: ClientSettings = setting(
+        default_factory=ClientSettings,
+        doc="The virtual Dreamcast (dcsim dial, scenarios) and Sega's rules (dcsim check).",
     )
 
     @property
