@@ -13,6 +13,7 @@ from dcsim.modem.engine import (
     AtEngine,
     CallConnected,
     CallEnded,
+    DcdChanged,
     LineData,
     Mode,
     StoreChanged,
@@ -461,3 +462,28 @@ def test_any_bytes_in_command_mode_leave_the_engine_responsive(data):
     assert not e._out and len(e._buf) <= MAX_LINE
     e.receive_data(b"", t + 2)  # the console goes away: everything stops
     assert e.deadline() is None and e.mode is Mode.CLOSED
+
+
+def test_xon_xoff_flow_control_stops_output_to_the_console():
+    c = Console()
+    c.at("AT&K4")
+    connected(c)
+    c.send(b"\x13")  # XOFF
+    c.engine.send_to_dte(b"z" * 100, c.now)
+    assert c.advance(1.0) == b""
+    c.send(b"\x11")  # XON
+    assert c.advance(1.0) == b"z" * 100
+    sent = b"".join(e.data for e in c.events if isinstance(e, LineData))
+    assert b"\x11" not in sent and b"\x13" not in sent  # &K4 keeps them off the line
+
+
+def test_dcd_follows_the_carrier_under_c1_and_stays_on_under_c0():
+    c = Console()
+    assert not c.engine.dcd
+    connected(c)
+    assert c.engine.dcd and DcdChanged(True) in c.events
+    c.engine.carrier_lost(c.now)
+    c.until_result()
+    assert not c.engine.dcd and c.events[-1] != DcdChanged(True)
+    c.at("AT&C0")
+    assert c.engine.dcd

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
+from dcsim.auth.service import AuthSettings
 from dcsim.client.settings import ClientSettings
 from dcsim.config import setting
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
 from dcsim.net.settings import NetSettings
 from dcsim.pso.settings import PsoSettings
+from dcsim.status.settings import StatusSettings
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Settings:
         default_factory=AccountSettings,
         doc="The accounts database (licence check, PSO login): `dcsim accounts --help`.",
     )
+    auth: AuthSettings = setting(
+        default_factory=AuthSettings, doc="The licence server: `dcsim auth --help`."
+    )
     dns: DnsSettings = setting(
         default_factory=DnsSettings, doc="DNS: the zones, the server and its 2006 knobs."
     )
@@ -55,6 +60,9 @@ class Settings:
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
         doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
+    status: StatusSettings = setting(
+        default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
     )
     client: ClientSettings = setting(
         default_factory=ClientSettings,

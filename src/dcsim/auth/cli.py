@@ -1,4 +1,4 @@
-"""``dcsim accounts ...``: manage the accounts database from the command line.
+"""``dcsim accounts ...`` (the accounts database) and ``dcsim auth`` (the licence server).
 
 Passwords are never taken from the command line (where they would land in shell history
 and process listings): ``add`` and ``passwd`` prompt twice on a terminal, or read the
@@ -9,6 +9,7 @@ HL0001``, or a file redirected in).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import sys
@@ -16,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dcsim.address import Listen
 from dcsim.auth.accounts import (
     MAX_BAD_USER_LEVEL,
     Account,
@@ -23,12 +25,88 @@ from dcsim.auth.accounts import (
     AccountsError,
     State,
 )
+from dcsim.auth.policy import Policy
+from dcsim.auth.service import licence_factory
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.settings import Settings
+from dcsim.tls.certs import CertificateError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_accounts(sub)
+    _register_auth(sub)
+
+
+def _register_auth(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "auth",
+        help="run the licence server (HTTPS POST /cgi-bin/auth.cgi, SSL 3.0/TLS 1.0)",
+        description="Run the licence server on real sockets until interrupted. Settings "
+        "come from the [auth] section; the options below override them. Certificates "
+        "are generated into data_dir/tls on first run.",
+    )
+    parser.add_argument(
+        "--listen",
+        action="append",
+        type=_listen,
+        metavar="tcp:HOST:PORT",
+        help="listen here (repeatable; default: auth.listen)",
+    )
+    parser.add_argument(
+        "--policy", choices=[p.value for p in Policy], help="revival (all pass) or accounts"
+    )
+    parser.add_argument("--profile", help="SSL profile: ntssl, modern or custom")
+    _database_option(parser)
+    parser.set_defaults(run=_auth)
+
+
+def _listen(text: str) -> Listen:
+    try:
+        listen = Listen.from_text(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if listen.transport != "tcp":
+        raise argparse.ArgumentTypeError("the licence server listens on tcp only")
+    return listen
+
+
+def _auth(args: argparse.Namespace, settings: Settings) -> int:
+    from twisted.internet import reactor
+    from twisted.internet.error import CannotListenError
+
+    changes: dict[str, object] = {}
+    if args.listen:
+        changes["listen"] = args.listen
+    if args.policy:
+        changes["policy"] = Policy(args.policy)
+    if args.profile:
+        changes["profile"] = args.profile
+    try:
+        auth = dataclasses.replace(settings.auth, **changes)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    for listen in auth.listen:
+        if listen.transport != "tcp":
+            raise UsageError(f"auth.listen: {listen}: the licence server listens on tcp only")
+    accounts = _open(args, settings) if auth.policy is Policy.ACCOUNTS else None
+    try:
+        factory = licence_factory(auth, settings.data_path, reactor, accounts)
+    except CertificateError as e:
+        raise Failed(str(e)) from None
+    for listen in auth.listen:
+        try:
+            port = reactor.listenTCP(listen.port, factory, interface=listen.host)
+        except CannotListenError as e:
+            raise Failed(f"cannot listen on {listen}: {e.socketError}") from None
+        bound = Listen("tcp", listen.host, port.getHost().port)
+        print(
+            f"licence server on {bound} (profile {auth.profile}, policy {auth.policy.value})",
+            flush=True,
+        )
+    reactor.run()
+    if accounts is not None:
+        accounts.close()
+    return EXIT_OK
 
 
 def _register_accounts(sub: argparse._SubParsersAction) -> None:
@@ -39,12 +117,7 @@ def _register_accounts(sub: argparse._SubParsersAction) -> None:
         "server decide from. Passwords are read from a prompt, or from the first line of "
         "standard input when it is not a terminal; never from the command line.",
     )
-    parser.add_argument(
-        "--database",
-        type=Path,
-        metavar="FILE",
-        help="the accounts database (default: accounts.database under data_dir)",
-    )
+    _database_option(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="create an account (password from prompt or stdin)")
@@ -86,6 +159,15 @@ def _register_accounts(sub: argparse._SubParsersAction) -> None:
     delete = actions.add_parser("delete", help="delete an account")
     delete.add_argument("licence_id")
     delete.set_defaults(run=_delete)
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        type=Path,
+        metavar="FILE",
+        help="the accounts database (default: accounts.database under data_dir)",
+    )
 
 
 def _states() -> str:

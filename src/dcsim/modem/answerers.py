@@ -40,7 +40,7 @@ def parse_tcp(name: str) -> tuple[str, int] | None:
         ipaddress.ip_address(host)
     except ValueError:
         return None
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         return None
     return host, int(port)
 

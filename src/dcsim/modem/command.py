@@ -64,7 +64,7 @@ def _options(args: argparse.Namespace, settings: ModemSettings) -> ModemSettings
         changes["pty"] = True
     if args.serial:
         device, sep, baud = args.serial.rpartition(":")
-        if sep and baud.isdigit():
+        if sep and baud.isascii() and baud.isdigit():
             changes["serial"], changes["baudrate"] = device, int(baud)
         else:
             changes["serial"] = args.serial

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PREFIXES = "&\\%"
+DECIMAL = frozenset("0123456789")
 
 
 class CommandError(ValueError):
@@ -62,7 +63,7 @@ def tokenize(line: str) -> list[Command]:
                 raise CommandError(f"S{register} needs = or ?")
         elif c == "+":
             j = i
-            while j < n and (line[j].isalnum()):
+            while j < n and line[j].isascii() and line[j].isalnum():
                 j += 1
             name = "+" + line[i:j].upper()
             if j == i:
@@ -88,6 +89,6 @@ def tokenize(line: str) -> list[Command]:
 
 def _number(line: str, i: int) -> tuple[int | None, int]:
     j = i
-    while j < len(line) and line[j].isdigit() and j - i < 6:
+    while j < len(line) and line[j] in DECIMAL and j - i < 6:
         j += 1
     return (int(line[i:j]) if j > i else None), j

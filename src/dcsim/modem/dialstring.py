@@ -89,7 +89,7 @@ def _expand(text: str, last: str | None, stored: Sequence[str]) -> str:
             j = i + 2
             while j < len(text) and text[j] == " ":
                 j += 1
-            if j >= len(text) or not text[j].isdigit():
+            if j >= len(text) or text[j] not in "0123456789":
                 raise DialError("S= needs a stored number's index")
             n = int(text[j])
             if n >= len(stored) or not stored[n]:

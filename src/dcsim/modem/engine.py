@@ -526,7 +526,7 @@ class AtEngine:
             raise CommandError(f"unknown carrier {carrier}")
         numbers = []
         for f in fields[1:6]:
-            if f and not f.isdigit():
+            if f and not (f.isascii() and f.isdigit()):
                 raise CommandError("+MS takes numbers after the carrier")
             numbers.append(int(f) if f else None)
         numbers += [None] * (5 - len(numbers))
@@ -842,7 +842,7 @@ class AtEngine:
     # --- profiles -----------------------------------------------------------------------
 
     def _factory_config(self) -> Config:
-        cfg = Config()
+        cfg = Config(carrier=self.line.carrier, max_rx=CARRIERS[self.line.carrier])
         for key, value in self.line.defaults.items():
             setattr(cfg, SETTINGS[key][0], value)
         for key, rule in self.line.registers.items():

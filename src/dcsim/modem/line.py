@@ -81,6 +81,9 @@ class LineProfile:
     training: float = setting(
         6.0, "Seconds of answer tone and modem training before CONNECT (inferred).", min=0
     )
+    carrier: Literal["V32B", "V34", "V90", "K56"] = setting(
+        "V34", "The regional modem's best modulation (its factory +MS setting)."
+    )
     rate: int = setting(33600, "Line rate towards the console, bit/s.", min=300)
     transmit_rate: int = setting(33600, "Line rate from the console, bit/s.", min=300)
     idle_timeout: float = setting(
@@ -110,7 +113,7 @@ class LineProfile:
             raise ValueError("outside_prefix: expected digits 0-9 * # A-D")
         for key, rule in self.registers.items():
             n = key[1:] if key[:1] in ("S", "s") else ""
-            if not n.isdigit() or int(n) not in REGISTERS:
+            if not (n.isascii() and n.isdigit()) or int(n) not in REGISTERS:
                 known = ", ".join(f"S{r}" for r in REGISTERS)
                 raise ValueError(f"registers.{key}: unknown register; known: {known}")
             reg = REGISTERS[int(n)]

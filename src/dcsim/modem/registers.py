@@ -106,7 +106,12 @@ class Config:
             value = data.get(f.name)
             if f.name == "sregs" and isinstance(value, dict):
                 for key, v in value.items():
-                    if key.isdigit() and int(key) in config.sregs and isinstance(v, int):
+                    if (
+                        key.isascii()
+                        and key.isdigit()
+                        and int(key) in config.sregs
+                        and isinstance(v, int)
+                    ):
                         config.sregs[int(key)] = v
             elif value is not None and type(value) is type(getattr(config, f.name)):
                 setattr(config, f.name, value)

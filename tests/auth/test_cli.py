@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
+import socket
 import subprocess
 import sys
 
 import pytest
 
 from dcsim.auth.accounts import Accounts, Outcome
+from dcsim.tls.connection import TlsClient
+from dcsim.tls.profiles import NTSSL_CONSOLE
+from tests.tls.helpers import drive
 
 
 def dcsim(tmp_path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -86,3 +91,66 @@ def test_a_database_that_is_not_one_fails_cleanly(tmp_path):
     result = dcsim(tmp_path, "accounts", "--database", str(tmp_path / "junk"), "list")
     assert result.returncode == 1
     assert "not an accounts database" in result.stderr and "Traceback" not in result.stderr
+
+
+def start_auth(tmp_path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    config = tmp_path / "fast.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}"\n[accounts]\nscrypt_log2_n = 10\n'
+        "[auth.certificates]\nkey_bits = 512\nca_key_bits = 512\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcsim.cli", "--config", str(config), "auth", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    assert line.startswith("licence server on tcp:127.0.0.1:"), proc.stderr.read()
+    return proc, int(line.split()[3].rsplit(":", 1)[1])
+
+
+def https_post(port: int, body: bytes) -> bytes:
+    request = (
+        b"POST /cgi-bin/auth.cgi HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _, reply = drive(TlsClient(NTSSL_CONSOLE, random.Random(1)), sock, request)
+    return reply
+
+
+@pytest.mark.slow
+def test_dcsim_auth_decides_from_the_accounts(tmp_path):
+    dcsim(tmp_path, "accounts", "add", "HL0001", stdin="right\n")
+    proc, port = start_auth(tmp_path, "--listen", "tcp:127.0.0.1:0", "--policy", "accounts")
+    try:
+        assert https_post(port, b"id=HL0001&password=right").startswith(b"HTTP/1.0 200 OK")
+        refused = https_post(port, b"id=HL0001&password=wrong")
+        assert refused.startswith(b"HTTP/1.0 403 ")
+        assert refused.endswith(b"result=wrong-password\r\ncause=6\r\n")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "right" not in err and "wrong" not in err.replace("wrong-password", "")
+    assert "licence check from 127.0.0.1:" in err and "id=HL0001&password=<redacted>" in err
+    assert (tmp_path / "tls" / "server.pem").exists()
+
+
+def test_dcsim_auth_reports_a_busy_port_in_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = dcsim(tmp_path, "auth", "--listen", f"tcp:127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"dcsim: cannot listen on tcp:127.0.0.1:{port}: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_dcsim_auth_refuses_udp_and_bad_profiles(tmp_path):
+    result = dcsim(tmp_path, "auth", "--listen", "udp:127.0.0.1:0")
+    assert result.returncode == 2 and "listens on tcp only" in result.stderr
+    result = dcsim(tmp_path, "auth", "--profile", "fast")
+    assert result.returncode == 2 and "unknown server profile 'fast'" in result.stderr
