@@ -7,6 +7,8 @@ import random
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
@@ -14,8 +16,8 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.test.iosim import connectedServerAndClient
 
 from dcsim.auth.accounts import Accounts, State
-from dcsim.auth.policy import Policy
-from dcsim.auth.service import AuthSettings, licence_factory
+from dcsim.auth.policy import Policy, check_licence
+from dcsim.auth.service import AuthSettings, _parse_form, licence_factory
 from dcsim.tls.certs import CertificateSettings
 from dcsim.tls.connection import HandshakeComplete
 from dcsim.tls.profiles import NTSSL_CONSOLE, TLS10
@@ -227,3 +229,45 @@ def test_settings_are_checked_when_loaded():
     assert replace(AuthSettings(), profile="custom", suites=["AES128-SHA"]).cipher_suites() == (
         CipherSuite.RSA_WITH_AES_128_CBC_SHA,
     )
+
+
+def test_a_bad_client_does_not_disturb_a_good_one(data_dir):
+    """Two connections to one server factory: garbage on one, a full exchange on the other,
+    their bytes interleaved."""
+    clock = Clock()
+    factory = licence_factory(
+        AuthSettings(certificates=FAST_CERTS), data_dir, clock, None, random.Random(1)
+    )
+    made: list[Exchange] = []
+    wrapped = Factory()
+    wrapped.protocol = lambda: made.append(Exchange(post(b"id=1"))) or made[-1]
+    good_factory = TlsClientFactory(wrapped, NTSSL_CONSOLE, clock, random.Random(2))
+    _, good_server, good_pump = connectedServerAndClient(
+        lambda: factory.buildProtocol(ADDRESS),
+        lambda: good_factory.buildProtocol(ADDRESS),
+        clock=clock,
+        greet=False,
+    )
+    bad, bad_server, bad_pump = connectedServerAndClient(
+        lambda: factory.buildProtocol(ADDRESS),
+        Protocol,
+        clock=clock,
+        greet=False,
+    )
+    good_pump.pump()  # the good hello reaches the server
+    bad.transport.write(b"\x16\x03")  # the start of a record...
+    bad_pump.pump()
+    good_pump.pump()
+    bad.transport.write(b"\x00\xff\xff" + b"\x00" * 100)  # ...of 64 KiB: record_overflow
+    bad_pump.flush()
+    good_pump.flush()
+    assert answer(made[0]) == (200, b"")
+    assert bad_server.error is not None and good_server.error is None
+
+
+@given(st.binary(max_size=300))
+def test_the_form_parser_takes_any_body(body):
+    form = _parse_form(body)
+    assert form is None or all(isinstance(k, str) and isinstance(v, str) for k, v in form.items())
+    verdict = check_licence(form or {}, Policy.REVIVAL, AuthSettings().fields, None)
+    assert verdict.accepted

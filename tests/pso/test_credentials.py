@@ -47,6 +47,9 @@ def test_sega_serial_checks_the_region_of_the_disc():
     assert refused.result is CheckResult.BAD_SERIAL and "US" in refused.reason
     unknown = policy.check(creds(jp, sub=0x24))
     assert "no known region" in unknown.reason
+    # DC v1's 90 carries no sub_version: any region will do until its 93.
+    assert policy.check(creds(jp, sub=0)).accepted
+    assert "JP/US/EU" in policy.check(creds("00000000", sub=0)).reason
 
 
 def test_the_access_key_stays_out_of_repr():

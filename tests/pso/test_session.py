@@ -104,15 +104,12 @@ def test_jp_v1_round_up_switch_decides_whether_v1_gets_past_its_check():
         if round_up:
             assert session.phase is Phase.REDIRECTED
         else:
-            # The 90 is answered, then the client's next command decrypts to garbage:
-            # the session waits for a command that never comes, or refuses its size.
-            assert session.phase is Phase.AWAIT_REGISTER
+            # The 90 is answered, then the client's 92 decrypts to garbage: its header
+            # names no command the phase can take, and the server hangs up at once.
             assert client.phase is ClientPhase.AWAIT_REGISTER  # its 92 went unanswered
-            session.handle_timer(60.0)
             assert session.closed is not None
-            assert "no login within 60 s" in session.closed.reason or "bad framing" in (
-                session.closed.reason
-            )
+            assert session.closed.reason.startswith("unexpected command")
+            assert session.closed.reason.endswith("in phase await-register")
 
 
 def test_us_v1_is_not_affected_by_the_switch():
@@ -378,3 +375,55 @@ def test_nothing_is_sent_after_the_session_closed(peer):
     p.session.send(MessageBox(b"late"))
     p.session.receive_data(b"more", 1001.0)
     assert p.session.data_to_send() == b""
+
+
+# --- DC NTE --------------------------------------------------------------------------
+
+
+def test_the_network_trial_edition_flow():
+    """88 -> 88 00 -> 8A -> 8A 01 -> 8B -> 04, 07; no 97 (NTE crashes on it); on the
+    ship 8B -> 04, 83, 8D (not 95) -> 61 -> 67."""
+    from dcsim.pso.commands import (
+        CharacterData,
+        JoinLobby,
+        LobbyList,
+        NteCheck,
+        NteCheckResult,
+        NteConnectionInfo,
+        NteConnectionResult,
+        NteLogin,
+        NteRequestCharacter,
+    )
+
+    login_server = Server(Role.LOGIN)
+    p = Peer(login_server.session())
+    assert p.send(NteCheck("NTESERIAL0000001", "NTEKEY0000000001"), login_server) == [
+        NteCheckResult(0)
+    ]
+    info = NteConnectionInfo(0x1234, 0x20, "hunter", "secret", "")
+    assert p.send(info, login_server) == [NteConnectionResult(1)]
+    nte_login = NteLogin(
+        0,
+        0xFFFFFFFF,
+        0x1234,
+        0x20,
+        0,
+        "NTESERIAL0000001",
+        "NTEKEY0000000001",
+        "hunter",
+        "secret",
+        b"Nte",
+    )
+    config, menu = p.send(nte_login, login_server)
+    assert isinstance(config, ClientConfig) and isinstance(menu, ShipMenu)
+    (redirect,) = p.send(MenuSelection(MENU_SHIPS, 0), login_server)
+    assert isinstance(redirect, Reconnect)
+
+    ship_server = Server(Role.SHIP, guild_cards=login_server.guild_cards)
+    s = Peer(ship_server.session())
+    config, lobbies, request = s.send(nte_login, ship_server)
+    assert config.guild_card > 0
+    assert isinstance(lobbies, LobbyList) and len(lobbies.lobbies) == 10
+    assert request == NteRequestCharacter()
+    (join,) = s.send(CharacterData(bytes(0x41C)), ship_server)
+    assert isinstance(join, JoinLobby) and join.players[0].name == b"Nte"

@@ -448,3 +448,13 @@ def test_the_server_random_and_session_come_from_the_rng():
     b.receive_data(hello, 0.1)
     assert a.data_to_send() == b.data_to_send()
     assert random.Random(11).randbytes(32) == a.server_random
+
+
+def test_a_tls_1_2_hello_is_answered_with_tls_1_0():
+    """A newer client offers 3.3; the server answers with the highest it has (RFC 2246 E.1)
+    and checks the premaster's version against what the client offered."""
+    s = server(NTSSL)
+    c = client(ClientProfile("newer", suites=(S.RSA_WITH_RC4_128_SHA,), version=0x0303))
+    s.receive_data(c.data_to_send(), 0.1)
+    assert records(s.data_to_send())[0][2][4:6] == bytes.fromhex("0301")
+    assert s.version == TLS1_0 and s.client_version == 0x0303

@@ -18,6 +18,7 @@ import sys
 import threading
 
 import pytest
+from bench.bench_tls import s_server_command
 from tlslite import HandshakeSettings, TLSConnection, X509CertChain, parsePEMKey
 
 from dcsim.tls.connection import HandshakeComplete, TlsClient
@@ -279,23 +280,11 @@ def test_dcsim_client_against_openssl_s_server(tmp_path):
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     listener.close()
+    command = s_server_command(
+        openssl, port, "AES128-SHA:@SECLEVEL=0", tmp_path / "cert.pem", tmp_path / "key.pem"
+    )
     server = subprocess.Popen(
-        [
-            openssl,
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            "-tls1",
-            "-cipher",
-            "AES128-SHA:@SECLEVEL=0",
-            "-cert",
-            str(tmp_path / "cert.pem"),
-            "-key",
-            str(tmp_path / "key.pem"),
-            "-www",
-            "-naccept",
-            "1",
-        ],
+        [*command, "-www", "-naccept", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=tmp_path,

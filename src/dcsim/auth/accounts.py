@@ -36,6 +36,7 @@ one scrypt evaluation (about 40 ms at the default cost), which is the point of s
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -192,8 +193,11 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
-#: Hashed against when the licence ID is unknown, so both paths cost one scrypt.
-_DUMMY_HASH = hash_password("dcsim: no such account", salt=bytes(_SALT_BYTES))
+@functools.cache
+def _dummy_hash() -> str:
+    """Hashed against when the licence ID is unknown, so both paths cost one scrypt
+    (made on first use: an scrypt at import would slow every ``dcsim`` command)."""
+    return hash_password("dcsim: no such account", salt=bytes(_SALT_BYTES))
 
 
 # --- the schema --------------------------------------------------------------------------
@@ -282,14 +286,14 @@ class Accounts:
         account is only revealed to someone who knows its password. *console_id* is
         compared only when both it and the account's binding are set."""
         if len(licence_id) > MAX_ID_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
-            check_password("", _DUMMY_HASH)
+            check_password("", _dummy_hash())
             return Decision(Outcome.UNKNOWN_LICENCE)
         row = self._db.execute(
             f"SELECT {_COLUMNS}, password_hash FROM accounts WHERE licence_id = ?",
             (licence_id,),
         ).fetchone()
         if row is None:
-            check_password(password, _DUMMY_HASH)
+            check_password(password, _dummy_hash())
             return Decision(Outcome.UNKNOWN_LICENCE)
         account = _account(row[:-1])
         if not check_password(password, row[-1]):

@@ -26,6 +26,47 @@ import struct
 _MASK = 0xFFFFFFFF
 _STATE_WORDS = 55
 _PACK = struct.Struct("<55I")
+_BLOCK = 4 * _STATE_WORDS
+
+
+def _lane_masks(n: int) -> tuple[int, int, int, int, int]:
+    """Masks for subtracting *n* 32-bit lanes packed in an int, lane by lane.
+
+    Even and odd lanes are subtracted separately: with its neighbours cleared, a lane
+    has room above it for a guard bit (2**32), so ``x + 2**32 - y`` never borrows from
+    the next lane, and the low 32 bits are ``x - y`` modulo 2**32."""
+    even = sum(_MASK << (64 * j) for j in range((n + 1) // 2)) & ((1 << (32 * n)) - 1)
+    odd = (even << 32) & ((1 << (32 * n)) - 1)
+    guard_even = sum(1 << (64 * j + 32) for j in range((n + 1) // 2))
+    return even, odd, guard_even, guard_even << 32, (1 << (32 * n)) - 1
+
+
+_L24 = _lane_masks(24)
+_L7 = _lane_masks(7)
+_ALL = (1 << (32 * _STATE_WORDS)) - 1
+_KEEP_1_24 = _ALL & ~_L24[4]  # everything but words 1..24
+_KEEP_25_48 = _ALL & ~(_L24[4] << (32 * 24))
+_KEEP_49_55 = _ALL & ~(_L7[4] << (32 * 48))
+
+
+def _sub(x: int, y: int, masks: tuple[int, int, int, int, int]) -> int:
+    even, odd, guard_even, guard_odd, _ = masks
+    e = ((x & even) | guard_even) - (y & even)
+    o = ((x & odd) | guard_odd) - (y & odd)
+    return (e & even) | (o & odd)
+
+
+def _mix(state: int) -> int:
+    """One re-mix of the 55-word state, packed little-endian in an int (word k of the
+    description at bits 32*(k-1)): words 1..24 -= words 32..55, then words 25..55 -=
+    words 1..31 as just updated (in two steps, 25..48 and 49..55)."""
+    f24, f7 = _L24[4], _L7[4]
+    low = _sub(state & f24, (state >> (32 * 31)) & f24, _L24)
+    state = (state & _KEEP_1_24) | low
+    mid = _sub((state >> (32 * 24)) & f24, low, _L24)
+    state = (state & _KEEP_25_48) | (mid << (32 * 24))
+    high = _sub((state >> (32 * 48)) & f7, (state >> (32 * 24)) & f7, _L7)
+    return (state & _KEEP_49_55) | (high << (32 * 48))
 
 
 class V2Cipher:
@@ -36,28 +77,19 @@ class V2Cipher:
     def __init__(self, seed: int) -> None:
         if not 0 <= seed <= _MASK:
             raise ValueError(f"a PSO V2 key is a 32-bit number, not {seed}")
-        # state[0] is unused so that indices match the usual 1-based description.
-        state = [0] * (_STATE_WORDS + 1)
-        state[_STATE_WORDS] = seed
+        words = [0] * (_STATE_WORDS + 1)  # 1-based, as in the description
+        words[_STATE_WORDS] = seed
         a, b = 1, seed
         for i in range(21, 21 * 55, 21):
-            state[i % _STATE_WORDS] = a
+            words[i % _STATE_WORDS] = a
             a, b = (b - a) & _MASK, a
-        self._state = state
+        state = int.from_bytes(_PACK.pack(*words[1:]), "little")
         for _ in range(5):
-            self._mix()
+            state = _mix(state)
+        self._state = state
         # The first 55 keystream words are the state as it stands after the five mixes.
-        self._stream = _PACK.pack(*state[1:])
+        self._stream = state.to_bytes(_BLOCK, "little")
         self._offset = 0
-
-    def _mix(self) -> None:
-        s = self._state
-        # k = 1..24: s[k] -= s[k + 31] (s[32..55] are not touched in this part).
-        s[1:25] = [(x - y) & _MASK for x, y in zip(s[1:25], s[32:56], strict=True)]
-        # k = 25..48: s[k] -= s[k - 24], reading s[1..24] as just updated.
-        s[25:49] = [(x - y) & _MASK for x, y in zip(s[25:49], s[1:25], strict=True)]
-        # k = 49..55: s[k] -= s[k - 24], reading s[25..31] as just updated.
-        s[49:56] = [(x - y) & _MASK for x, y in zip(s[49:56], s[25:32], strict=True)]
 
     def keystream(self, length: int) -> bytes:
         """The next *length* keystream bytes (advancing the stream by exactly that)."""
@@ -66,11 +98,12 @@ class V2Cipher:
         if need > len(stream):
             parts = [stream[self._offset :]]
             have = len(parts[0])
+            state = self._state
             while have < length:
-                self._mix()
-                block = _PACK.pack(*self._state[1:])
-                parts.append(block)
-                have += len(block)
+                state = _mix(state)
+                parts.append(state.to_bytes(_BLOCK, "little"))
+                have += _BLOCK
+            self._state = state
             stream = b"".join(parts)
             self._stream, self._offset = stream, 0
             need = length

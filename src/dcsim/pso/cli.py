@@ -95,6 +95,7 @@ def _run_pso(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError
 
+    from dcsim.auth.accounts import AccountsError
     from dcsim.pso.server import PsoService
     from dcsim.pso.store import StoreError
 
@@ -106,9 +107,11 @@ def _run_pso(args: argparse.Namespace, settings: Settings) -> int:
     # The one place randomness is seeded from the operating system: cipher keys.
     rng = random.Random(secrets.randbits(128))
     try:
-        service = PsoService(pso, settings.data_path, reactor=reactor, rng=rng)
+        service = PsoService(
+            pso, settings.data_path, reactor=reactor, rng=rng, accounts=settings.accounts
+        )
         service.start()
-    except StoreError as e:
+    except (StoreError, AccountsError) as e:
         raise Failed(str(e)) from None
     except CannotListenError as e:
         raise Failed(f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}") from None

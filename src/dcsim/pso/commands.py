@@ -93,6 +93,7 @@ class CheckResult(IntEnum):
     NOT_REGISTERED = 0x0B  # (112) Hunter's License not registered for this serial/key
     CONNECTION_ERROR = 0x0E  # (115)
     SUSPENDED = 0x0F  # (111)
+    SUSPENDED_OTHER = 0x10  # (111) also "connection suspended"; dcsim: a billing error
     MAINTENANCE = 0x13  # (118)
 
     @property

@@ -88,6 +88,11 @@ class Decoder:
         self._header: Header | None = None
 
     @property
+    def pending(self) -> Header | None:
+        """The header of a command whose body has not all arrived yet."""
+        return self._header
+
+    @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a whole command."""
         return len(self._buffer)

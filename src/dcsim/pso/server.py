@@ -24,8 +24,10 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from dcsim.address import Listen
+from dcsim.auth.accounts import AccountSettings
 from dcsim.pso.commands import CheckResult, RawCommand
-from dcsim.pso.credentials import POLICIES, Credentials, Policy, Verdict
+from dcsim.pso.credentials import POLICIES, Credentials, Policy, RegisteredAccounts, Verdict
 from dcsim.pso.events import (
     ChatLine,
     CheckCredentials,
@@ -43,6 +45,8 @@ from dcsim.pso.store import ChatLog, GuildCards, open_database
 log = Logger(namespace="dcsim.pso")
 
 DAY = 86400.0
+#: Linux caps listen backlogs at net.core.somaxconn (4096 by default).
+MAX_BACKLOG = 4096
 #: How often the chat retention purge runs.
 PURGE_INTERVAL = 6 * 3600.0
 
@@ -286,6 +290,7 @@ class PsoService:
         reactor: Any,
         rng: random.Random,
         policy: Policy | None = None,
+        accounts: AccountSettings | None = None,
         database: Path | str | None = None,
     ) -> None:
         self.settings = settings
@@ -294,7 +299,11 @@ class PsoService:
         self.chat_log = ChatLog(self.db)
         self.ship = Ship(settings.blocks)
         if policy is None:
-            policy = POLICIES[settings.credentials]()
+            if settings.credentials == "accounts":
+                accounts = accounts or AccountSettings()
+                policy = RegisteredAccounts(accounts.path(data_dir), accounts.scrypt_log2_n)
+            else:
+                policy = POLICIES[settings.credentials]()
         self.checker = Checker(policy, GuildCards(self.db), reactor)
         common = dict(
             server_name=settings.server_name,
@@ -334,11 +343,18 @@ class PsoService:
 
         Port 0 means any free port; the ports actually bound are told to clients."""
         ship = self.settings.ship_listen
-        ship_port = self.reactor.listenTCP(ship.port, self.ship_factory, interface=ship.host)
+        # A backlog as deep as the session limit, so a crowd connecting at once is
+        # answered (or refused with a message) rather than left to SYN retries.
+        backlog = min(self.settings.max_sessions, MAX_BACKLOG)
+        ship_port = self.reactor.listenTCP(
+            ship.port, self.ship_factory, backlog=backlog, interface=_any(ship)
+        )
         self.ports.append(ship_port)
         for listen in self.settings.listen:
             self.ports.append(
-                self.reactor.listenTCP(listen.port, self.login, interface=listen.host)
+                self.reactor.listenTCP(
+                    listen.port, self.login, backlog=backlog, interface=_any(listen)
+                )
             )
         bound_ship = ship_port.getHost().port
         self.login.config = replace(self.login.config, ship_port=bound_ship)
@@ -373,3 +389,9 @@ class PsoService:
                 days=self.settings.chat_retention_days,
             )
         return removed
+
+
+def _any(listen: Listen) -> str:
+    """The interface for ``listenTCP``: "" (every address) for 0.0.0.0, which virtual
+    hosts of the simulated internet do not take as an address of their own."""
+    return "" if listen.host == "0.0.0.0" else listen.host

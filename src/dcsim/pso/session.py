@@ -275,8 +275,22 @@ class Session:
                 self._close(f"bad framing: {e}")
                 return
             if frame is None:
+                self._check_pending()
                 return
             self._dispatch(decode(Direction.TO_SERVER, frame.command, frame.flag, frame.body), now)
+
+    def _check_pending(self) -> None:
+        """Before the lobby, a header naming a command the phase cannot take ends the
+        session at once rather than after waiting for a body that may never come
+        (garbage that decrypts to nonsense usually names a size to wait for)."""
+        header = self._decoder.pending
+        if header is None or self._phase is Phase.LOBBY:
+            return
+        if header.command not in _ACCEPTED_CODES[self._phase]:
+            self._close(
+                f"unexpected command {header.command:02X} (size 0x{header.size:X}) "
+                f"in phase {self._phase.value}"
+            )
 
     def handle_timer(self, now: float) -> None:
         if self._closed is not None:
@@ -729,4 +743,10 @@ TRANSITIONS: dict[Phase, dict[type[Command], Handler]] = {
 ANY_PHASE: dict[type[Command], Handler] = {
     Disconnect: Session._on_disconnect,
     PingReply: Session._on_ping_reply,
+}
+
+#: The command codes each phase can take, to judge a header before its body arrives.
+_ACCEPTED_CODES: dict[Phase, frozenset[int]] = {
+    phase: frozenset(cls.code for cls in (*table, *ANY_PHASE))
+    for phase, table in TRANSITIONS.items()
 }

@@ -97,10 +97,12 @@ class PsoSettings:
         default_factory=lambda: [ShipSettings()],
         doc="The ship menu: dcsim's own ship and any external ones.",
     )
-    credentials: Literal["accept-any", "sylverant", "sega-serial"] = setting(
+    credentials: Literal["accept-any", "sylverant", "sega-serial", "accounts"] = setting(
         "accept-any",
         "Who may log in. accept-any: everyone; sylverant: Sylverant's serial and\n"
-        "access key rules; sega-serial: Sega's serial number algorithm.",
+        "access key rules; sega-serial: Sega's serial number algorithm; accounts:\n"
+        "registered accounts (serial = licence ID, access key = password) in the\n"
+        "accounts database shared with the licence server (`dcsim accounts`).",
     )
     register_new_v1: bool = setting(
         True,

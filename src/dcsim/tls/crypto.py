@@ -39,12 +39,34 @@ def ssl3_prf(secret: bytes, seed: bytes, length: int) -> bytes:
     return bytes(out[:length])
 
 
+_HASHES = {"md5": hashlib.md5, "sha1": hashlib.sha1}
+_IPAD = bytes(x ^ 0x36 for x in range(256))  # translate tables: key XOR ipad / opad
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_HMAC_BLOCK = 64  # MD5 and SHA-1 both hash 64-byte blocks
+
+
 def _p_hash(name: str, secret: bytes, seed: bytes, length: int) -> bytes:
+    """RFC 2246 §5 P_hash. HMAC (RFC 2104) is spelled out over copies of the keyed inner
+    and outer hashes: re-keying an HMAC for each of the dozens of steps in a handshake
+    cost more than the hashing itself."""
+    new = _HASHES[name]
+    if len(secret) > _HMAC_BLOCK:
+        secret = new(secret).digest()
+    key = secret.ljust(_HMAC_BLOCK, b"\0")
+    inner, outer = new(key.translate(_IPAD)), new(key.translate(_OPAD))
+
+    def mac(message: bytes) -> bytes:
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        return o.digest()
+
     out = bytearray()
     a = seed
     while len(out) < length:
-        a = hmac.digest(secret, a, name)
-        out += hmac.digest(secret, a + seed, name)
+        a = mac(a)
+        out += mac(a + seed)
     return bytes(out[:length])
 
 

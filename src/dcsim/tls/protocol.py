@@ -41,7 +41,7 @@ from dcsim.tls.connection import (
 from dcsim.tls.profiles import ClientProfile
 from dcsim.tls.session import Session
 from dcsim.tls.suites import suite_name
-from dcsim.tls.wire import TlsError, version_name
+from dcsim.tls.wire import Alert, TlsError, version_name
 
 log = Logger(namespace="dcsim.tls")
 
@@ -138,19 +138,28 @@ class TlsProtocol(ProtocolWrapper):
             self.wrappedProtocol.dataReceived(event.data)
         elif isinstance(event, HandshakeComplete):
             self.handshake = event
-            log.debug("TLS with {peer}: {how}", peer=_peer(self), how=event.description)
+            log.debug(
+                "TLS with {peer}: {how}",
+                peer=_Lazy(lambda: _peer(self)),
+                how=_Lazy(lambda: event.description),
+            )
         elif isinstance(event, HelloReceived):
             self.hello = event
             hello = event.hello
             log.debug(
                 "hello from {peer}: {version}{v2}, suites {suites}",
-                peer=_peer(self),
-                version=version_name(hello.version),
+                peer=_Lazy(lambda: _peer(self)),
+                version=_Lazy(lambda: version_name(hello.version)),
                 v2=" (SSLv2 format)" if hello.v2_format else "",
-                suites=", ".join(suite_name(s) for s in hello.suites),
+                suites=_Lazy(lambda: ", ".join(suite_name(s) for s in hello.suites)),
             )
         elif isinstance(event, AlertReceived):
-            log.debug("alert from {peer}: {alert}", peer=_peer(self), alert=event.description)
+            log.debug(
+                "{severity} alert from {peer}: {alert}",
+                severity=event.level.name.lower(),
+                peer=_Lazy(lambda: _peer(self)),
+                alert=_Lazy(lambda: Alert(event.level, event.description).name),
+            )
         elif isinstance(event, Closed):
             self.error = event.error
             if event.error is not None:
@@ -184,6 +193,18 @@ class TlsProtocol(ProtocolWrapper):
         self._timer = None
         self.core.handle_timer(self.clock.seconds())
         self._pump()
+
+
+class _Lazy:
+    """A log field computed only if the event is formatted (debug events mostly are not)."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], str]) -> None:
+        self.compute = compute
+
+    def __str__(self) -> str:
+        return self.compute()
 
 
 def _peer(protocol: TlsProtocol) -> str:
@@ -221,8 +242,9 @@ class TlsServerFactory(WrappingFactory):
 
 
 class TlsClientFactory(WrappingFactory):
-    """Connect *wrapped*'s protocols through the TLS client core with *profile*. After a
-    handshake the session is kept, and offered again when the profile resumes."""
+    """Connect *wrapped*'s protocols (a ``ClientFactory``) through the TLS client core with
+    *profile*. After a handshake the session is kept, and offered again when the profile
+    resumes."""
 
     def __init__(
         self,

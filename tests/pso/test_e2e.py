@@ -1,0 +1,116 @@
+"""End to end over real TCP: ``dcsim pso`` in its own process, consoles on sockets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+
+import pytest
+
+from dcsim.pso.client import PROFILES, ChatReceived, LobbyJoined, Phase, make_profile
+from dcsim.pso.version import Region, Version
+from tests.pso.running import ROOT, SocketClient, dcsim_pso
+
+pytestmark = pytest.mark.slow
+
+
+def test_six_discs_meet_and_chat_then_the_chat_is_exported(tmp_path):
+    with dcsim_pso(tmp_path, "front", 'credentials = "sega-serial"') as server:
+        consoles = []
+        for label in sorted(PROFILES):
+            console = SocketClient(PROFILES[label])
+            console.login("127.0.0.1", server.login_port)
+            assert console.client.phase is Phase.LOBBY, (label, console.client.failure)
+            assert console.connections[1] == ("127.0.0.1", server.ship_port)
+            consoles.append(console)
+        last = consoles[-1]
+        (joined,) = [e for e in last.events if isinstance(e, LobbyJoined)]
+        assert len(joined.players) == 6
+        consoles[0].chat("first line")  # eu-v1
+        consoles[2].chat("二行目")  # jp-v1, in Shift-JIS
+        for console in consoles:
+            console.pump()
+        heard = [e.text for e in last.events if isinstance(e, ChatReceived)]
+        assert heard == [
+            PROFILES["eu-v1"].name + b"\t\tEfirst line",
+            PROFILES["jp-v1"].name + b"\t\tJ" + "二行目".encode("cp932"),
+        ]
+        for console in consoles:
+            console.close()
+        export = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dcsim.cli",
+                "--config",
+                str(server.config),
+                "chatlog",
+                "export",
+                "--guild-card",
+                str(consoles[2].client.guild_card),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert export.returncode == 0, export.stderr
+    rows = list(csv.DictReader(io.StringIO(export.stdout)))
+    assert [(r["name"], r["lobby"], r["text"]) for r in rows] == [
+        (PROFILES["jp-v1"].name.decode(), "1", "二行目")
+    ]
+
+
+def test_the_sega_serial_policy_refuses_a_bad_serial(tmp_path):
+    with dcsim_pso(tmp_path, "strict", 'credentials = "sega-serial"') as server:
+        console = SocketClient(make_profile(Region.US, Version.V2, serial="12345678"))
+        console.login("127.0.0.1", server.login_port)
+    assert console.client.failure is not None
+    assert console.client.failure.reason == "refused with flag 04"
+    assert any("fails Sega's check for US" in line for line in server.log)
+
+
+def test_redirect_to_a_second_dcsim_acting_as_the_external_ship(tmp_path):
+    with dcsim_pso(tmp_path, "ship") as external:
+        ships = (
+            '[[pso.ships]]\nname = "Elsewhere"\n'
+            f'v1 = "127.0.0.1:{external.ship_port}"\nv2 = "127.0.0.1:{external.ship_port}"\n'
+        )
+        with dcsim_pso(tmp_path, "front", ships) as front:
+            for label in ("us-v1", "jp-v2"):
+                console = SocketClient(PROFILES[label])
+                console.login("127.0.0.1", front.login_port)
+                assert console.client.phase is Phase.LOBBY
+                assert console.connections == [
+                    ("127.0.0.1", front.login_port),
+                    ("127.0.0.1", external.ship_port),
+                ]
+                console.close()
+    assert any("sent to ship Elsewhere" in line for line in front.log)
+    assert sum("in block 1 lobby 1" in line for line in external.log) == 2
+
+
+def test_a_flood_of_connections_is_served_or_cleanly_refused(tmp_path):
+    import socket
+
+    with dcsim_pso(tmp_path, "busy", "max_sessions = 20") as server:
+        socks = [socket.create_connection(("127.0.0.1", server.login_port), 10) for _ in range(60)]
+        hellos = 0
+        for s in socks:
+            data = b""
+            s.settimeout(10)
+            while len(data) < 0x4C:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            hellos += data[:1] == b"\x17"
+            s.close()
+        # Everyone got the hello; the later ones then a message and a hang-up.
+        console = SocketClient(PROFILES["us-v2"])
+        console.login("127.0.0.1", server.login_port)
+        assert console.client.phase is Phase.LOBBY
+    assert hellos == 60
+    assert sum("refused: 20 sessions already" in line for line in server.log) >= 1

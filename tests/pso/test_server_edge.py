@@ -1,0 +1,111 @@
+"""The Twisted edge with a memory reactor: limits, timeouts, log lines, purging."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from twisted.internet.address import IPv4Address as TwistedAddress
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import globalLogPublisher
+
+from dcsim.address import Listen
+from dcsim.pso.client import PROFILES, Client
+from dcsim.pso.events import ChatLine
+from dcsim.pso.server import DAY, PsoService
+from dcsim.pso.settings import PsoSettings
+
+
+@pytest.fixture
+def logged():
+    lines = []
+
+    def observer(event):
+        if event.get("log_namespace") == "dcsim.pso":
+            from twisted.logger import formatEvent
+
+            lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observer)
+    yield lines
+    globalLogPublisher.removeObserver(observer)
+
+
+def service(tmp_path, **pso):
+    reactor = MemoryReactorClock()
+    reactor.advance(1_000_000_000)
+    settings = PsoSettings(listen=[Listen.from_text("tcp:127.0.0.1:9200")], **pso)
+    svc = PsoService(settings, tmp_path, reactor=reactor, rng=random.Random(2), database=":memory:")
+    svc.start()
+    return reactor, svc
+
+
+def connect(factory, n=1):
+    proto = factory.buildProtocol(None)
+    transport = StringTransport(
+        hostAddress=TwistedAddress("TCP", "127.0.0.1", 9200),
+        peerAddress=TwistedAddress("TCP", "127.0.0.1", 40000 + n),
+    )
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+def test_listens_where_configured(tmp_path):
+    reactor, _svc = service(tmp_path)
+    assert [(p[0], p[3]) for p in reactor.tcpServers] == [(5110, "127.0.0.1"), (9200, "127.0.0.1")]
+
+
+def test_sessions_over_the_limit_get_a_message_and_a_hang_up(tmp_path, logged):
+    _reactor, svc = service(tmp_path, max_sessions=2)
+    conns = [connect(svc.login, i) for i in range(3)]
+    assert [t.disconnecting for _, t in conns] == [False, False, True]
+    client = Client(PROFILES["us-v1"])
+    client.connection_made(0)
+    client.receive_data(conns[2][1].value(), 0)
+    shown = [e.text for e in client.events() if type(e).__name__ == "MessageShown"]
+    assert shown == [b"The server is full. Please try again later."]
+    assert any("refused: 2 sessions already" in line for line in logged)
+    for proto, _ in conns[::2]:  # the first client leaves; the refused one is gone
+        proto.connectionLost(None)
+    proto, transport = connect(svc.login, 4)
+    assert not transport.disconnecting
+
+
+def test_a_silent_client_is_closed_at_the_login_timeout(tmp_path, logged):
+    reactor, svc = service(tmp_path, login_timeout=30)
+    _proto, transport = connect(svc.login)
+    reactor.advance(29.9)
+    assert not transport.disconnecting
+    reactor.advance(0.2)
+    assert transport.disconnecting
+    assert any(
+        "no login within 30 s (stuck in phase await-check) [the server is down]" in line
+        for line in logged
+    )
+
+
+def test_garbage_is_closed_with_a_log_line_and_others_go_on(tmp_path, logged):
+    _reactor, svc = service(tmp_path)
+    good, good_t = connect(svc.login, 1)
+    bad, bad_t = connect(svc.login, 2)
+    bad.dataReceived(b"\xff" * 64)
+    assert bad_t.disconnecting and not good_t.disconnecting
+    assert any("127.0.0.1:40002: session closed: unexpected command" in line for line in logged)
+    client = Client(PROFILES["jp-v2"])
+    client.connection_made(0)
+    client.receive_data(good_t.value(), 0)
+    good_t.clear()
+    good.dataReceived(client.data_to_send())
+    assert good_t.value()  # the 9A was answered
+
+
+def test_chat_retention_purge_runs_on_the_reactors_clock(tmp_path, logged):
+    reactor, svc = service(tmp_path, chat_retention_days=183)
+    now = reactor.seconds()
+    svc.chat_log.record(ChatLine(now - 200 * DAY, 1, b"Old", 1, 1, b"\tEold", False))
+    svc.chat_log.record(ChatLine(now - 100 * DAY, 1, b"New", 1, 1, b"\tEnew", False))
+    reactor.advance(6 * 3600)
+    assert [r.text for r in svc.chat_log.export()] == ["new"]
+    assert any("purged 1 lines older than 183 days" in line for line in logged)
+    reactor.advance(84 * DAY)  # now "new" is 184 days old
+    assert list(svc.chat_log.export()) == []
