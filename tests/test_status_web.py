@@ -6,17 +6,19 @@ import json
 import socket
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
-from twisted.web import server
+from twisted.web import resource, server
 from twisted.web.test.requesthelper import DummyRequest
 
 from dcsim.address import Listen
 from dcsim.causes import Cause
 from dcsim.cli import Failed, UsageError
 from dcsim.pcap import LinkType, PcapWriter
-from dcsim.status import SessionKind, SessionRegistry, State
-from dcsim.status.web import EventStream, StatusPage, listen_status
+from dcsim.status import SessionKind, SessionRegistry, State, encode
+from dcsim.status.web import EventStream, StatusPage, _message, listen_status
 from tests.status_support import ServedPage, http_get, open_events
 
 
@@ -289,6 +291,26 @@ class CaptureSliceTests(unittest.SynchronousTestCase):
         self.assertEqual(request.finished, 1)
 
 
+class MountTests(unittest.TestCase):
+    @defer.inlineCallbacks
+    def test_the_page_works_mounted_below_another_resource(self):
+        registry = SessionRegistry(reactor.seconds)
+        root = resource.Resource()
+        root.putChild(b"status", StatusPage(registry, reactor))
+        port = reactor.listenTCP(0, server.Site(root), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        bare = yield http_get(number, "/status")
+        self.assertEqual(bare.status, 302)
+        self.assertEqual(bare.headers["location"], f"http://127.0.0.1:{number}/status/")
+        page = yield http_get(number, "/status/")
+        self.assertIn(b'src="status.js"', page.body)
+        snapshot = yield http_get(number, "/status/api/snapshot")
+        self.assertEqual(json.loads(snapshot.body)["live"], [])
+        refused = yield http_get(number, "/status", "rebind.example")
+        self.assertEqual(refused.status, 421)
+
+
 class StreamUnitTests(unittest.SynchronousTestCase):
     """The event stream on a fake clock with a fake request: timing and slow readers."""
 
@@ -387,3 +409,20 @@ class ListenTests(unittest.TestCase):
         self.assertEqual(json.loads(response.body)["counts"]["total"], 0)
         refused = yield http_get(port.getHost().port, "/api/snapshot", "evil.example")
         self.assertEqual(refused.status, 421)
+
+
+any_text = st.text(st.characters(exclude_categories=()))  # lone surrogates too
+
+
+@given(any_text, any_text, any_text)
+def test_any_text_from_the_network_stays_inside_one_event(peer, name, reason):
+    registry = SessionRegistry(lambda: 0.0)
+    session = registry.open_session(SessionKind.DCNET_PPP, peer)
+    session.dns_query(name, "A", [reason])
+    session.end(Cause.SERVER_DOWN, reason)
+    message = _message(b"session", encode.session_json(registry.session(session.id)))
+    head, data_line, end = message.split(b"\n", 2)
+    assert (head, end) == (b"event: session", b"\n")
+    decoded = json.loads(data_line.removeprefix(b"data: "))
+    assert (decoded["peer"], decoded["reason"]) == (peer, reason)
+    assert decoded["dns"][0]["name"] == name

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet import error, protocol, task
 from twisted.internet.interfaces import IReactorTCP, IReactorTime, IReactorUDP
 from twisted.names import client, dns, server
@@ -172,3 +174,18 @@ def test_corrupt_datagrams_are_counted_not_raised():
     run(clock, 1)
     assert r.drops["undecodable"] == 2
     ipv4_codec.parse(good)  # sanity: the good one is good
+
+
+@given(st.lists(st.binary(max_size=200), max_size=20), st.integers(0, 255))
+def test_arbitrary_bytes_into_the_stack_never_raise(datagrams, proto):
+    """Garbage and half-valid datagrams: dropped and counted, nothing escapes."""
+    clock, _, _a, r, b = three_nodes()
+    b.listenUDP(53, Echo())
+    b.listenTCP(80, protocol.Factory.forProtocol(protocol.Protocol))
+    src, dst = IPv4Address("10.0.0.2"), IPv4Address("10.0.1.2")
+    for data in datagrams:
+        r.interfaces["to-a"].receive(data)
+        header = Ipv4Repr(src, dst, proto, ident=len(data), mf=bool(len(data) % 2))
+        r.interfaces["to-a"].receive(header.emit(data))
+    run(clock, 120)
+    assert b.reassembler.held <= b.reassembler.max_bytes

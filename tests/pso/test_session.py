@@ -5,6 +5,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dcsim.causes import Cause
 from dcsim.pso.client import PROFILES, Client, LobbyJoined, LoginFailed, make_profile
@@ -427,3 +429,23 @@ def test_the_network_trial_edition_flow():
     assert request == NteRequestCharacter()
     (join,) = s.send(CharacterData(bytes(0x41C)), ship_server)
     assert isinstance(join, JoinLobby) and join.players[0].name == b"Nte"
+
+
+# --- fuzz ----------------------------------------------------------------------------
+
+
+@settings(max_examples=150)
+@given(st.lists(st.binary(max_size=600), max_size=6), st.booleans())
+def test_arbitrary_bytes_never_break_a_session(chunks, encrypted):
+    """Whatever arrives, in the clear or through the cipher: no exception escapes, and
+    the session either waits (with a bounded buffer and a deadline) or has ended."""
+    for role in (Role.LOGIN, Role.SHIP):
+        server = Server(role)
+        p = Peer(server.session())
+        for chunk in chunks:
+            data = p.send_cipher.apply(chunk) if encrypted else chunk
+            p.session.receive_data(data, 1.0)
+            server.pump(p.session, 1.0)
+        if p.session.closed is None:
+            assert p.session._decoder.buffered < p.session.config.max_command_size
+            assert p.session.deadline() is not None

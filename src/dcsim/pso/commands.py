@@ -276,6 +276,15 @@ class _FlagOnly(Command):
         return self.flag, b""
 
 
+@dataclass(frozen=True, slots=True)
+class _Empty(_FlagOnly):
+    """A flag-only command whose code means something else when it has a body."""
+
+    @classmethod
+    def fits(cls, body_len: int) -> bool:
+        return body_len == 0
+
+
 @command(Cmd.V1_CHECK, Direction.TO_CLIENT)
 @dataclass(frozen=True, slots=True)
 class V1CheckResult(_FlagOnly):
@@ -302,22 +311,14 @@ class V2RegisterResult(_FlagOnly):
 
 @command(Cmd.NTE_CHECK, Direction.TO_CLIENT)
 @dataclass(frozen=True, slots=True)
-class NteCheckResult(_FlagOnly):
+class NteCheckResult(_Empty):
     """88 from the server to an NTE client: 0 = send 8A, else 8B."""
-
-    @classmethod
-    def fits(cls, body_len: int) -> bool:
-        return body_len == 0
 
 
 @command(Cmd.LOBBY_NAME, Direction.TO_CLIENT)
 @dataclass(frozen=True, slots=True)
-class NteConnectionResult(_FlagOnly):
+class NteConnectionResult(_Empty):
     """8A from the server to an NTE client: nonzero = go on with 8B."""
-
-    @classmethod
-    def fits(cls, body_len: int) -> bool:
-        return body_len == 0
 
 
 @command(Cmd.SAVE_RESULT, Direction.TO_CLIENT)
@@ -370,12 +371,8 @@ class Ping(_FlagOnly):
 
 @command(Cmd.LOBBY_NAME, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class LobbyNameRequest(_FlagOnly):
+class LobbyNameRequest(_Empty):
     """8A from a v2 client: the name of the lobby or game it is in."""
-
-    @classmethod
-    def fits(cls, body_len: int) -> bool:
-        return body_len == 0
 
 
 @command(Cmd.SET_ARROW, Direction.TO_SERVER)
@@ -384,76 +381,138 @@ class SetArrow(_FlagOnly):
     """89 from a v2 client: its lobby arrow colour in the flag."""
 
 
-# --- v1 login: 90, 92, 93 ------------------------------------------------------------
+# --- fixed layouts ------------------------------------------------------------------
 
-_V1_CHECK = struct.Struct("<17s17s")
+
+def _u32(raw: bytes) -> int:
+    return int.from_bytes(raw, "little")
+
+
+#: How each kind of field is read and written. The hardware id is big-endian (the low
+#: 48 bits of the DC's FUNC_SYSINFO_ID), everything else little-endian.
+_READ: dict[str, Callable[[bytes], object]] = {
+    "u32": _u32,
+    "u8": lambda raw: raw[0],
+    "u16": lambda raw: int.from_bytes(raw, "little"),
+    "ipv4": IPv4Address,
+    "hwid": lambda raw: int.from_bytes(raw, "big"),
+    "ascii": ascii_field,
+    "text": cstr,
+    "rest": bytes,
+}
+_WRITE: dict[str, Callable[[object, int], bytes]] = {
+    "u32": lambda v, n: v.to_bytes(4, "little"),  # type: ignore[attr-defined]
+    "u8": lambda v, n: bytes((v,)),  # type: ignore[arg-type]
+    "u16": lambda v, n: v.to_bytes(2, "little"),  # type: ignore[attr-defined]
+    "ipv4": lambda v, n: v.packed,  # type: ignore[attr-defined]
+    "hwid": lambda v, n: v.to_bytes(8, "big"),  # type: ignore[attr-defined]
+    "ascii": lambda v, n: fixed(v, n),  # type: ignore[arg-type]
+    "text": lambda v, n: fixed(v, n),  # type: ignore[arg-type]
+    "rest": lambda v, n: v,  # type: ignore[return-value]
+}
+Field = tuple[str | None, str, int]  # (dataclass field or None for padding, kind, size)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fixed(Command):
+    """A command whose body is a sequence of fields declared in ``LAYOUT``; a field of
+    kind ``rest`` takes what is left (the optional 0x64-byte login extension). A
+    dataclass field named ``flag`` carries the header flag."""
+
+    LAYOUT: ClassVar[tuple[Field, ...]] = ()
+
+    @classmethod
+    def parse(cls, flag: int, body: bytes) -> Self:
+        values: dict[str, object] = {}
+        offset = 0
+        for name, kind, size in cls.LAYOUT:
+            raw = body[offset:] if kind == "rest" else body[offset : offset + size]
+            offset += size
+            if name is not None:
+                values[name] = _READ[kind](raw)
+        if "flag" in cls.__dataclass_fields__:  # type: ignore[attr-defined]
+            values["flag"] = flag
+        return cls(**values)
+
+    def pack(self) -> tuple[int, bytes]:
+        body = b"".join(
+            bytes(size) if name is None else _WRITE[kind](getattr(self, name), size)
+            for name, kind, size in self.LAYOUT
+        )
+        return getattr(self, "flag", 0), body
+
+
+#: Serial and access key as DC v1 and NTE send them: 17 bytes each.
+_CHECK_V1: tuple[Field, ...] = (("serial", "ascii", 17), ("access_key", "ascii", 17))
+#: player_tag, guild_card, hardware id, sub_version, is_extended, language, 2 unused.
+#: (Recorded discs send is_extended 0 even with the extension; its size tells.)
+_LOGIN_HEAD: tuple[Field, ...] = (
+    ("player_tag", "u32", 4),
+    ("guild_card", "u32", 4),
+    ("hardware_id", "hwid", 8),
+    ("sub_version", "u32", 4),
+    (None, "u8", 1),
+    ("language", "u8", 1),
+    (None, "u8", 2),
+)
+#: The extension of an "extended" 93/9D/8B: lobby references for Meet User, 0x64 bytes.
+EXTENSION_SIZE = 0x64
+_EXTENSION: Field = ("extension", "rest", 0)
+
+
+# --- v1 login: 90, 92, 93 ------------------------------------------------------------
 
 
 @command(Cmd.V1_CHECK, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class V1Check(Command):
+class V1Check(_Fixed):
     """90: DC v1's licence check. JP and prototype v1 send it with size 0x26 (body 0x22,
     not padded); later v1 discs pad it to 0x28."""
 
     serial: str
     access_key: str
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x22, 0x24)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        serial, key = _V1_CHECK.unpack_from(body)
-        return cls(ascii_field(serial), ascii_field(key))
-
-    def pack(self) -> tuple[int, bytes]:
-        return 0, _V1_CHECK.pack(fixed(self.serial, 17), fixed(self.access_key, 17))
+    LAYOUT = _CHECK_V1
 
 
-# The hardware id is big-endian (the low 48 bits of the DC's FUNC_SYSINFO_ID) while the
-# rest is little-endian, so the two parts are packed separately.
-_HWID = struct.Struct(">Q")
-_REG_REST = struct.Struct("<IBB2x48s48s48s")
-
-
-@command(Cmd.V1_REGISTER, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class V1Register(Command):
-    """92: DC v1 registration (hardware id, sub_version, language, serial2, key2, e-mail)."""
+class _Register(_Fixed):
+    """92 and 9C: hardware id, sub_version, language and three 0x30-byte texts."""
 
     hardware_id: int
     sub_version: int
     language: int
+    body_sizes: ClassVar[tuple[int, ...] | None] = (0xA0,)
+
+
+_REGISTER_HEAD: tuple[Field, ...] = (
+    ("hardware_id", "hwid", 8),
+    ("sub_version", "u32", 4),
+    (None, "u8", 1),
+    ("language", "u8", 1),
+    (None, "u8", 2),
+)
+
+
+@command(Cmd.V1_REGISTER, Direction.TO_SERVER)
+@dataclass(frozen=True, slots=True)
+class V1Register(_Register):
+    """92: DC v1 registration (hardware id, sub_version, language, serial2, key2, e-mail)."""
+
     serial2: str
     access_key2: str
     email: str
-    body_sizes: ClassVar[tuple[int, ...] | None] = (0xA0,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        (hwid,) = _HWID.unpack_from(body)
-        sub, _ext, lang, serial2, key2, email = _REG_REST.unpack_from(body, 8)
-        return cls(hwid, sub, lang, ascii_field(serial2), ascii_field(key2), ascii_field(email))
-
-    def pack(self) -> tuple[int, bytes]:
-        rest = _REG_REST.pack(
-            self.sub_version,
-            0,
-            self.language,
-            fixed(self.serial2, 48),
-            fixed(self.access_key2, 48),
-            fixed(self.email, 48),
-        )
-        return 0, _HWID.pack(self.hardware_id) + rest
-
-
-#: The extension of an "extended" 93/9D/8B: lobby references for Meet User, 0x64 bytes.
-EXTENSION_SIZE = 0x64
-_LOGIN_HEAD = struct.Struct("<II")
-_LOGIN_MID = struct.Struct("<IBB2x")
+    LAYOUT = (
+        *_REGISTER_HEAD,
+        ("serial2", "ascii", 48),
+        ("access_key2", "ascii", 48),
+        ("email", "ascii", 48),
+    )
 
 
 @command(Cmd.V1_LOGIN, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class V1Login(Command):
+class V1Login(_Fixed):
     """93: DC v1 login, on the login server after 90 and again on the ship after 02.
     Flag 1 means the client has UDP disabled."""
 
@@ -470,41 +529,15 @@ class V1Login(Command):
     extension: bytes = b""
     flag: int = 0
     body_sizes: ClassVar[tuple[int, ...] | None] = (0xAC, 0xAC + EXTENSION_SIZE)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        tag, gc = _LOGIN_HEAD.unpack_from(body)
-        (hwid,) = _HWID.unpack_from(body, 8)
-        sub, _ext, lang = _LOGIN_MID.unpack_from(body, 0x10)
-        return cls(
-            tag,
-            gc,
-            hwid,
-            sub,
-            lang,
-            ascii_field(body[0x18:0x29]),
-            ascii_field(body[0x29:0x3A]),
-            ascii_field(body[0x3A:0x6A]),
-            ascii_field(body[0x6A:0x9A]),
-            cstr(body[0x9A:0xAA]),
-            body[0xAC:],
-            flag,
-        )
-
-    def pack(self) -> tuple[int, bytes]:
-        body = (
-            _LOGIN_HEAD.pack(self.player_tag, self.guild_card)
-            + _HWID.pack(self.hardware_id)
-            + _LOGIN_MID.pack(self.sub_version, 1 if self.extension else 0, self.language)
-            + fixed(self.serial, 17)
-            + fixed(self.access_key, 17)
-            + fixed(self.serial2, 48)
-            + fixed(self.access_key2, 48)
-            + fixed(self.name, 16)
-            + bytes(2)
-            + self.extension
-        )
-        return self.flag, body
+    LAYOUT = (
+        *_LOGIN_HEAD,
+        *_CHECK_V1,
+        ("serial2", "ascii", 48),
+        ("access_key2", "ascii", 48),
+        ("name", "text", 16),
+        (None, "u8", 2),
+        _EXTENSION,
+    )
 
 
 # --- v2 login: 9A, 9C, 9D ------------------------------------------------------------
@@ -512,7 +545,7 @@ class V1Login(Command):
 
 @command(Cmd.V2_CHECK, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class V2Check(Command):
+class V2Check(_Fixed):
     """9A: DC v2's licence check. The eight bytes after the keys hold the hardware id
     (the recorded US v2 session has the same bytes as in its 9D's hardware id field);
     serial2 carries the hardware id again, as text."""
@@ -527,72 +560,38 @@ class V2Check(Command):
     access_key2: str
     email: str
     body_sizes: ClassVar[tuple[int, ...] | None] = (0xDC,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        (hwid,) = _HWID.unpack_from(body, 0x40)
-        (sub,) = struct.unpack_from("<I", body, 0x48)
-        return cls(
-            ascii_field(body[0x00:0x10]),
-            ascii_field(body[0x10:0x20]),
-            ascii_field(body[0x20:0x30]),
-            ascii_field(body[0x30:0x40]),
-            hwid,
-            sub,
-            ascii_field(body[0x4C:0x7C]),
-            ascii_field(body[0x7C:0xAC]),
-            ascii_field(body[0xAC:0xDC]),
-        )
-
-    def pack(self) -> tuple[int, bytes]:
-        body = (
-            fixed(self.v1_serial, 16)
-            + fixed(self.v1_access_key, 16)
-            + fixed(self.serial, 16)
-            + fixed(self.access_key, 16)
-            + _HWID.pack(self.hardware_id)
-            + struct.pack("<I", self.sub_version)
-            + fixed(self.serial2, 48)
-            + fixed(self.access_key2, 48)
-            + fixed(self.email, 48)
-        )
-        return 0, body
+    LAYOUT = (
+        ("v1_serial", "ascii", 16),
+        ("v1_access_key", "ascii", 16),
+        ("serial", "ascii", 16),
+        ("access_key", "ascii", 16),
+        ("hardware_id", "hwid", 8),
+        ("sub_version", "u32", 4),
+        ("serial2", "ascii", 48),
+        ("access_key2", "ascii", 48),
+        ("email", "ascii", 48),
+    )
 
 
 @command(Cmd.V2_REGISTER, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class V2Register(Command):
+class V2Register(_Register):
     """9C: DC v2 registration with a password (the Hunter's License password on JP/US)."""
 
-    hardware_id: int
-    sub_version: int
-    language: int
     serial: str
     access_key: str
     password: str
-    body_sizes: ClassVar[tuple[int, ...] | None] = (0xA0,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        (hwid,) = _HWID.unpack_from(body)
-        sub, _unused, lang, serial, key, password = _REG_REST.unpack_from(body, 8)
-        return cls(hwid, sub, lang, ascii_field(serial), ascii_field(key), ascii_field(password))
-
-    def pack(self) -> tuple[int, bytes]:
-        rest = _REG_REST.pack(
-            self.sub_version,
-            0,
-            self.language,
-            fixed(self.serial, 48),
-            fixed(self.access_key, 48),
-            fixed(self.password, 48),
-        )
-        return 0, _HWID.pack(self.hardware_id) + rest
+    LAYOUT = (
+        *_REGISTER_HEAD,
+        ("serial", "ascii", 48),
+        ("access_key", "ascii", 48),
+        ("password", "ascii", 48),
+    )
 
 
 @command(Cmd.V2_LOGIN, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class V2Login(Command):
+class V2Login(_Fixed):
     """9D: DC v2 login (0xCC basic, 0x130 extended on the first login)."""
 
     player_tag: int
@@ -610,44 +609,17 @@ class V2Login(Command):
     extension: bytes = b""
     flag: int = 0
     body_sizes: ClassVar[tuple[int, ...] | None] = (0xC8, 0xC8 + EXTENSION_SIZE)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        tag, gc = _LOGIN_HEAD.unpack_from(body)
-        (hwid,) = _HWID.unpack_from(body, 8)
-        sub, _ext, lang = _LOGIN_MID.unpack_from(body, 0x10)
-        return cls(
-            tag,
-            gc,
-            hwid,
-            sub,
-            lang,
-            ascii_field(body[0x18:0x28]),
-            ascii_field(body[0x28:0x38]),
-            ascii_field(body[0x38:0x48]),
-            ascii_field(body[0x48:0x58]),
-            ascii_field(body[0x58:0x88]),
-            ascii_field(body[0x88:0xB8]),
-            cstr(body[0xB8:0xC8]),
-            body[0xC8:],
-            flag,
-        )
-
-    def pack(self) -> tuple[int, bytes]:
-        body = (
-            _LOGIN_HEAD.pack(self.player_tag, self.guild_card)
-            + _HWID.pack(self.hardware_id)
-            + _LOGIN_MID.pack(self.sub_version, 1 if self.extension else 0, self.language)
-            + fixed(self.v1_serial, 16)
-            + fixed(self.v1_access_key, 16)
-            + fixed(self.serial, 16)
-            + fixed(self.access_key, 16)
-            + fixed(self.serial2, 48)
-            + fixed(self.access_key2, 48)
-            + fixed(self.name, 16)
-            + self.extension
-        )
-        return self.flag, body
+    LAYOUT = (
+        *_LOGIN_HEAD,
+        ("v1_serial", "ascii", 16),
+        ("v1_access_key", "ascii", 16),
+        ("serial", "ascii", 16),
+        ("access_key", "ascii", 16),
+        ("serial2", "ascii", 48),
+        ("access_key2", "ascii", 48),
+        ("name", "text", 16),
+        _EXTENSION,
+    )
 
 
 # --- DC NTE: 88, 8A, 8B --------------------------------------------------------------
@@ -655,25 +627,18 @@ class V2Login(Command):
 
 @command(Cmd.NTE_CHECK, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class NteCheck(Command):
+class NteCheck(_Fixed):
     """88: the DC Network Trial Edition's licence check (16-character serial and key)."""
 
     serial: str
     access_key: str
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x22, 0x24)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        serial, key = _V1_CHECK.unpack_from(body)
-        return cls(ascii_field(serial), ascii_field(key))
-
-    def pack(self) -> tuple[int, bytes]:
-        return 0, _V1_CHECK.pack(fixed(self.serial, 17), fixed(self.access_key, 17))
+    LAYOUT = _CHECK_V1
 
 
 @command(Cmd.LOBBY_NAME, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class NteConnectionInfo(Command):
+class NteConnectionInfo(_Fixed):
     """8A from an NTE client: hardware id, sub_version, user name, password, e-mail."""
 
     hardware_id: int
@@ -682,29 +647,21 @@ class NteConnectionInfo(Command):
     password: str
     email: str
     body_sizes: ClassVar[tuple[int, ...] | None] = (0xA0,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        (hwid,) = _HWID.unpack_from(body)
-        sub, _unknown, user, password, email = struct.unpack_from("<II48s48s48s", body, 8)
-        return cls(hwid, sub, ascii_field(user), ascii_field(password), ascii_field(email))
-
-    def pack(self) -> tuple[int, bytes]:
-        rest = struct.pack(
-            "<II48s48s48s",
-            self.sub_version,
-            0,
-            fixed(self.username, 48),
-            fixed(self.password, 48),
-            fixed(self.email, 48),
-        )
-        return 0, _HWID.pack(self.hardware_id) + rest
+    LAYOUT = (
+        ("hardware_id", "hwid", 8),
+        ("sub_version", "u32", 4),
+        (None, "u32", 4),
+        ("username", "ascii", 48),
+        ("password", "ascii", 48),
+        ("email", "ascii", 48),
+    )
 
 
 @command(Cmd.NTE_LOGIN, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class NteLogin(Command):
-    """8B: the NTE login (0xAC basic, 0x110 extended)."""
+class NteLogin(_Fixed):
+    """8B: the NTE login (0xAC basic, 0x110 extended); 93's layout with a user name and
+    password where DC v1 has serial2 and access_key2."""
 
     player_tag: int
     guild_card: int
@@ -719,41 +676,15 @@ class NteLogin(Command):
     extension: bytes = b""
     flag: int = 0
     body_sizes: ClassVar[tuple[int, ...] | None] = (0xAC, 0xAC + EXTENSION_SIZE)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        tag, gc = _LOGIN_HEAD.unpack_from(body)
-        (hwid,) = _HWID.unpack_from(body, 8)
-        sub, _ext, lang = _LOGIN_MID.unpack_from(body, 0x10)
-        return cls(
-            tag,
-            gc,
-            hwid,
-            sub,
-            lang,
-            ascii_field(body[0x18:0x29]),
-            ascii_field(body[0x29:0x3A]),
-            ascii_field(body[0x3A:0x6A]),
-            ascii_field(body[0x6A:0x9A]),
-            cstr(body[0x9A:0xAA]),
-            body[0xAC:],
-            flag,
-        )
-
-    def pack(self) -> tuple[int, bytes]:
-        body = (
-            _LOGIN_HEAD.pack(self.player_tag, self.guild_card)
-            + _HWID.pack(self.hardware_id)
-            + _LOGIN_MID.pack(self.sub_version, 1 if self.extension else 0, self.language)
-            + fixed(self.serial, 17)
-            + fixed(self.access_key, 17)
-            + fixed(self.username, 48)
-            + fixed(self.password, 48)
-            + fixed(self.name, 16)
-            + bytes(2)
-            + self.extension
-        )
-        return self.flag, body
+    LAYOUT = (
+        *_LOGIN_HEAD,
+        *_CHECK_V1,
+        ("username", "ascii", 48),
+        ("password", "ascii", 48),
+        ("name", "text", 16),
+        (None, "u8", 2),
+        _EXTENSION,
+    )
 
 
 # --- after login: 04, 07, 10, 96, B1, 19 ---------------------------------------------
@@ -840,7 +771,7 @@ class ShipMenu(Command):
 
 @command(Cmd.MENU_SELECTION, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class MenuSelection(Command):
+class MenuSelection(_Fixed):
     """10: the player chose an item. Flags 1/2/3 add a name and/or a password (0x10 each)."""
 
     menu_id: int
@@ -848,31 +779,18 @@ class MenuSelection(Command):
     extra: bytes = b""
     flag: int = 0
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x08, 0x18, 0x28)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        mid, iid = struct.unpack_from("<II", body)
-        return cls(mid, iid, body[8:], flag)
-
-    def pack(self) -> tuple[int, bytes]:
-        return self.flag, struct.pack("<II", self.menu_id, self.item_id) + self.extra
+    LAYOUT = (("menu_id", "u32", 4), ("item_id", "u32", 4), ("extra", "rest", 0))
 
 
 @command(Cmd.CHAR_SAVE_INFO, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class CharSaveInfo(Command):
+class CharSaveInfo(_Fixed):
     """96: the character's creation time and event counter, sent once after the first 04."""
 
     creation_timestamp: int
     event_counter: int
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x08,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        return cls(*struct.unpack_from("<II", body))
-
-    def pack(self) -> tuple[int, bytes]:
-        return 0, struct.pack("<II", self.creation_timestamp, self.event_counter)
+    LAYOUT = (("creation_timestamp", "u32", 4), ("event_counter", "u32", 4))
 
 
 @command(Cmd.TIME, Direction.TO_CLIENT)
@@ -896,20 +814,13 @@ class ServerTime(Command):
 
 @command(Cmd.RECONNECT, Direction.TO_CLIENT)
 @dataclass(frozen=True, slots=True)
-class Reconnect(Command):
+class Reconnect(_Fixed):
     """19: disconnect and connect to this IPv4 address and port (the ship)."""
 
     address: IPv4Address
     port: int
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x08,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        (port,) = struct.unpack_from("<H", body, 4)
-        return cls(IPv4Address(body[:4]), port)
-
-    def pack(self) -> tuple[int, bytes]:
-        return 0, self.address.packed + struct.pack("<H2x", self.port)
+    LAYOUT = (("address", "ipv4", 4), ("port", "u16", 2), (None, "u16", 2))
 
 
 # --- text: 01, 06, 11, 1A, 8A --------------------------------------------------------
@@ -1088,19 +999,13 @@ class LobbyList(Command):
 
 @command(Cmd.LOBBY_SELECTION, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class LobbySelection(Command):
+class LobbySelection(_Fixed):
     """84: the player chose a lobby in the teleporter."""
 
     menu_id: int
     item_id: int
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x08,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        return cls(*struct.unpack_from("<II", body))
-
-    def pack(self) -> tuple[int, bytes]:
-        return 0, struct.pack("<II", self.menu_id, self.item_id)
+    LAYOUT = (("menu_id", "u32", 4), ("item_id", "u32", 4))
 
 
 _LOBBY_FLAGS = struct.Struct("<BBBBBBBBI")
@@ -1212,19 +1117,14 @@ class LeaveLobby(Command):
 
 @command(Cmd.CHANGE_SHIP, Direction.TO_SERVER)
 @dataclass(frozen=True, slots=True)
-class ChangeShip(Command):
+class ChangeShip(_Fixed):
     """A0 from a client in the lobby: back to the ship select menu (the login server).
     Carries the player tag and guild card, then 16 unused bytes."""
 
     guild_card: int
+    player_tag: int = PLAYER_PRESENT
     body_sizes: ClassVar[tuple[int, ...] | None] = (0x18,)
-
-    @classmethod
-    def parse(cls, flag: int, body: bytes) -> Self:
-        return cls(struct.unpack_from("<I", body, 4)[0])
-
-    def pack(self) -> tuple[int, bytes]:
-        return 0, struct.pack("<II16x", PLAYER_PRESENT, self.guild_card)
+    LAYOUT = (("player_tag", "u32", 4), ("guild_card", "u32", 4), (None, "u8", 16))
 
 
 # --- relayed game data: 60, 62, 6C, 6D -----------------------------------------------

@@ -318,22 +318,20 @@ class PsoService:
             idle_timeout=settings.idle_timeout,
             max_command_size=settings.max_command_size,
         )
-        self.login = PsoServerFactory(
-            SessionConfig(Role.LOGIN, **common),  # type: ignore[arg-type]
-            reactor=reactor,
-            rng=rng,
-            checker=self.checker,
-            max_sessions=settings.max_sessions,
-        )
-        self.ship_factory = PsoServerFactory(
-            SessionConfig(Role.SHIP, **common),  # type: ignore[arg-type]
-            reactor=reactor,
-            rng=rng,
-            checker=self.checker,
-            chat_log=self.chat_log,
-            ship=self.ship,
-            max_sessions=settings.max_sessions,
-        )
+
+        def factory(role: Role, **extra: Any) -> PsoServerFactory:
+            config = SessionConfig(role, **common)  # type: ignore[arg-type]
+            return PsoServerFactory(
+                config,
+                reactor=reactor,
+                rng=rng,
+                checker=self.checker,
+                max_sessions=settings.max_sessions,
+                **extra,
+            )
+
+        self.login = factory(Role.LOGIN)
+        self.ship_factory = factory(Role.SHIP, chat_log=self.chat_log, ship=self.ship)
         self._purge = task.LoopingCall(self.purge_chat)
         self._purge.clock = reactor
         self.ports: list[Any] = []

@@ -36,6 +36,7 @@ from dcsim.causes import Cause
 from dcsim.pso.cipher import V2Cipher
 from dcsim.pso.commands import (
     LOGIN_COPYRIGHT,
+    PLAYER_DATA_SIZE,
     SHIP_COPYRIGHT,
     Broadcast,
     BroadcastLong,
@@ -493,13 +494,19 @@ class Session:
         step = Step.LOGIN if self.config.role is Role.LOGIN else Step.SHIP_LOGIN
         self._ask(step, command, creds)
 
+    def _refused(self, verdict: Verdict, where: str) -> bool:
+        """End the session with a message if *verdict* refuses the login."""
+        if verdict.accepted:
+            return False
+        self._refuse(
+            "Your serial number or access key was not accepted.",
+            f"{where} refused: {verdict.reason or verdict.result.name}",
+            Cause.AUTHENTICATION_FAILURE,
+        )
+        return True
+
     def _answer_login(self, verdict: Verdict) -> None:
-        if not verdict.accepted:
-            self._refuse(
-                "Your serial number or access key was not accepted.",
-                f"login refused: {verdict.reason or verdict.result.name}",
-                Cause.AUTHENTICATION_FAILURE,
-            )
+        if self._refused(verdict, "login"):
             return
         self.guild_card = verdict.guild_card
         self.send(ClientConfig(self.guild_card))
@@ -571,12 +578,7 @@ class Session:
 
     def _answer_ship_login(self, verdict: Verdict, now: float) -> None:
         assert self.ship is not None
-        if not verdict.accepted:
-            self._refuse(
-                "Your serial number or access key was not accepted.",
-                f"ship login refused: {verdict.reason or verdict.result.name}",
-                Cause.AUTHENTICATION_FAILURE,
-            )
+        if self._refused(verdict, "ship login"):
             return
         self.guild_card = verdict.guild_card
         refusal = self.ship.admit(self)
@@ -606,7 +608,7 @@ class Session:
         )
 
     def _on_update_character(self, command: UpdateCharacter) -> None:
-        self.player_data = command.data[: len(self.player_data) or None]
+        self.player_data = command.data[:PLAYER_DATA_SIZE]
 
     def _on_chat(self, command: ChatRequest) -> None:
         assert self.ship is not None

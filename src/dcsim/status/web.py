@@ -32,7 +32,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort, IPullProducer, IPushProducer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.web import pages, resource, server
+from twisted.web import pages, resource, server, util
 from twisted.web.iweb import IRequest
 from zope.interface import implementer
 
@@ -297,7 +297,6 @@ class EventStream(resource.Resource):
             return _not_found(request, "No such page.")
         _secure(request)
         request.setHeader(b"Content-Type", b"text/event-stream; charset=utf-8")
-        request.setHeader(b"X-Accel-Buffering", b"no")
         page = _Page(self, request)
         request.registerProducer(page, True)
         request.write(b"retry: %d\n\n" % RETRY_MS + self.snapshot_message())
@@ -401,6 +400,14 @@ class StatusPage(_Folder):
         api.putChild(b"events", self.events)
         self.putChild(b"api", api)
         self.putChild(b"pcap", _Captures(registry))
+
+    def render_GET(self, request: IRequest) -> bytes:
+        """Mounted below another resource and asked without the trailing slash: add it,
+        so the page's relative links (``status.js``, ``api/events``) resolve below it."""
+        if not self._host_allowed(request):
+            return _Refused().render(request)
+        redirect: bytes = util.redirectTo(request.prePathURL() + b"/", request)
+        return redirect
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> resource.Resource:
         if not self._host_allowed(request):
