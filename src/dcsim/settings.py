@@ -15,9 +15,11 @@ from dcsim.auth.accounts import AccountSettings
 from dcsim.auth.service import AuthSettings
 from dcsim.client.settings import ClientSettings
 from dcsim.config import setting
+from dcsim.dcnet.settings import DcnetSettings
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.settings import ModemSettings
 from dcsim.net.settings import NetSettings
+from dcsim.ppp.settings import PppSettings
 from dcsim.pso.settings import PsoSettings
 from dcsim.status.settings import StatusSettings
 
@@ -60,6 +62,15 @@ class Settings:
     pso: PsoSettings = setting(
         default_factory=PsoSettings,
         doc="The PSO login server, dcsim's ship and the lobby chat log.",
+    )
+    ppp: PppSettings = setting(
+        default_factory=PppSettings,
+        doc="The ISP's PPP access server (and the DHCP of DCNet's Ethernet mode): which\n"
+        "NAS, the DNS handed to consoles, authentication, LCP timers.",
+    )
+    dcnet: DcnetSettings = setting(
+        default_factory=DcnetSettings,
+        doc="Flycast's DCNet front ends (dcsim dcnet): where each one listens.",
     )
     status: StatusSettings = setting(
         default_factory=StatusSettings, doc="The live status page (who is connected, how far)."

@@ -12,6 +12,7 @@ from zope.interface import implementer
 
 from dcsim.net.clock import run
 from dcsim.net.network import Network
+from dcsim.net.policy import Direction, Filter
 from dcsim.net.tcp import TcpState
 
 
@@ -269,3 +270,16 @@ def test_a_streaming_producer_is_paused_and_resumed():
     client.transport.loseConnection()
     run(clock, 10)
     assert len(servers[0].data) == 200_000
+
+
+def test_the_backlog_limits_half_open_connections_and_frees_on_failure():
+    clock, _net, a, r, b = pair()
+    listener = b.listenTCP(80, protocol.Factory.forProtocol(Sink), backlog=2)
+    # The client's SYN-ACKs are black-holed: three handshakes that never finish.
+    r.interfaces["to-a"].policies.append(Filter(proto="tcp", direction=Direction.OUTBOUND))
+    for _ in range(3):
+        a.connectTCP("10.0.1.2", 80, Failing(Sink()), timeout=None)
+    run(clock, 0.5)
+    assert len(listener.pending) == 2 and b.drops["listen queue full"] == 1
+    run(clock, 600)  # SYN-ACK retransmissions give up: the slots are free again
+    assert listener.pending == set()

@@ -131,6 +131,7 @@ def test_interface_policies_from_toml():
 
 
 @pytest.mark.interop
+@pytest.mark.slow
 def test_every_link_captures_pcap_that_tshark_decodes_cleanly(tmp_path):
     tshark = require_program("tshark", "tshark")
     clock = task.Clock()

@@ -23,8 +23,10 @@ from dcsim.ppp.auth import Login
 from dcsim.ppp.client import PppClientFactory, PppClientSession
 from dcsim.ppp.link import EndReason, NetworkUp, client_config
 from dcsim.ppp.pool import AddressPool
-from dcsim.ppp.server import AccessServer, SessionReport
+from dcsim.ppp.server import AccessServer
+from dcsim.ppp.session import SessionReport
 from dcsim.ppp.settings import PppSettings
+from dcsim.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN_SERVER = IPv4Address("192.0.2.20")
@@ -39,16 +41,15 @@ class Echo(Protocol):
         self.transport.write(b"echo:" + data)
 
 
-def isp(clock: object, settings: PppSettings | None = None) -> tuple[Internet, AccessServer]:
-    settings = settings or PppSettings()
+def isp(clock: object, ppp: PppSettings | None = None) -> tuple[Internet, AccessServer]:
+    """The revival topology with DNS served, an echo service on the login server's node
+    and the access server on its NAS."""
+    settings = Settings(ppp=ppp or PppSettings())
     internet = build_internet(clock, settings, authority())
-    login = internet.network.add_host("login")
-    internet.network.link(internet.nas, login, "192.0.2.21/30", "192.0.2.22/30")
-    login.add_interface("service", f"{LOGIN_SERVER}/32")
-    internet.network.build_routes()
-    login.listenTCP(9100, Factory.forProtocol(Echo))
-    pool = AddressPool(settings.pool, exclude=[settings.nas_address])
-    server = AccessServer(clock, internet.nas, settings.link_config(), pool)  # type: ignore[arg-type]
+    internet.network.node("pso-login").listenTCP(9100, Factory.forProtocol(Echo))  # type: ignore[attr-defined]
+    nas = internet.nas
+    pool = AddressPool(nas.pool, exclude=[nas.address])
+    server = AccessServer(clock, nas, settings.ppp.link_config(nas.address), pool)  # type: ignore[arg-type]
     return internet, server
 
 
@@ -162,11 +163,11 @@ def test_refused_login_is_reported_as_authentication_failure() -> None:
 
 def test_capture_per_session(tmp_path: Path) -> None:
     clock = task.Clock()
-    settings = PppSettings()
-    internet = build_internet(clock, settings, None)
-    pool = AddressPool(settings.pool, exclude=[settings.nas_address])
+    internet = build_internet(clock, Settings(), None)
+    nas = internet.nas
+    pool = AddressPool(nas.pool, exclude=[nas.address])
     server = AccessServer(
-        clock, internet.nas, settings.link_config(), pool, capture_dir=tmp_path / "caps"
+        clock, nas, PppSettings().link_config(nas.address), pool, capture_dir=tmp_path / "caps"
     )
     factory = console(internet)
     session, pump = connect_virtually(clock, server, factory)

@@ -13,6 +13,7 @@ from dcsim.pso.events import ChatLine
 from dcsim.pso.store import ChatLog, open_database
 from tests.pso.running import ROOT
 
+pytestmark = pytest.mark.slow  # each test starts dcsim in a process
 T0 = 1_150_000_000.0  # 2006-06-11T04:26:40Z
 
 

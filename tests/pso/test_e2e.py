@@ -116,3 +116,36 @@ def test_a_thousand_connections_at_once_are_served_or_cleanly_refused(tmp_path):
         assert console.client.phase is Phase.LOBBY
     assert hellos == 1000
     assert sum("refused: 600 sessions already" in line for line in server.log) >= 1
+
+
+def test_registered_accounts_made_with_dcsim_accounts(tmp_path):
+    """The accounts policy decides from the database ``dcsim accounts`` writes."""
+    with dcsim_pso(tmp_path, "members", 'credentials = "accounts"') as server:
+        member = make_profile(Region.JP, Version.V2, serial="1A2B3C4D", access_key="MEMBER01")
+        added = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dcsim.cli",
+                "--config",
+                str(server.config),
+                "accounts",
+                "add",
+                member.serial,
+            ],
+            input=f"{member.access_key}\n",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert added.returncode == 0, added.stderr
+        console = SocketClient(member)
+        console.login("127.0.0.1", server.login_port)
+        assert console.client.phase is Phase.LOBBY
+        console.close()
+        stranger = SocketClient(make_profile(Region.US, Version.V1, serial="5E6F7A8B"))
+        stranger.login("127.0.0.1", server.login_port)
+    assert stranger.client.failure is not None
+    assert stranger.client.failure.reason == "refused with flag 04"
+    assert any("accounts: unknown-licence" in line for line in server.log)

@@ -1,24 +1,31 @@
-"""The small virtual internet the DCNet front ends attach consoles to.
+"""The virtual internet the DCNet front ends attach consoles to.
 
-A NAS (the ``[ppp]`` access server's address and pool) with, behind it, one host per
-DNS address handed out to consoles, each serving the ``[dns]`` zones (authoritative only,
-like ``dcsim dns``). ``dcsim up`` composes the full topology; this is what ``dcsim dcnet``
-runs on its own.
+It is the ``[net]`` topology (by default the revival plan of docs/architecture.md); the
+front ends attach to its NAS (``[ppp] nas``), and ``dcsim dcnet`` serves the ``[dns]``
+zones on the nodes that own the DNS addresses handed to consoles, so a console that
+dials in can resolve names. ``dcsim up`` composes every other service as well.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address
 from typing import Any
 
+from twisted.logger import Logger
+
 from dcsim.address import Listen
+from dcsim.config import ConfigError
 from dcsim.dns.authority import Authority
 from dcsim.dns.server import DnsController, DnsServer
 from dcsim.net.host import VirtualHost
 from dcsim.net.network import Network
 from dcsim.net.router import Nas
-from dcsim.ppp.settings import PppSettings
+from dcsim.net.topology import from_settings
+from dcsim.settings import Settings
+
+log = Logger()
 
 DNS_PORT = 53
 
@@ -27,36 +34,55 @@ DNS_PORT = 53
 class Internet:
     network: Network
     nas: Nas
-    dns_hosts: list[VirtualHost] = field(default_factory=list)
     dns_servers: list[DnsServer] = field(default_factory=list)
 
 
-def _link_addresses(server: IPv4Address) -> tuple[IPv4Interface, IPv4Interface]:
-    """A /30 holding *server* and, beside it, the NAS's end of the link."""
-    net = IPv4Network(f"{server}/30", strict=False)
-    hosts = list(net.hosts())
-    nas_end = hosts[1] if hosts[0] == server else hosts[0]
-    if server not in hosts:
-        raise ValueError(f"DNS server address {server} cannot be a host on a /30")
-    return IPv4Interface(f"{nas_end}/30"), IPv4Interface(f"{server}/30")
+def find_nas(network: Network, name: str) -> Nas:
+    """The topology's NAS called *name*; a wrong name is a configuration error."""
+    node = network.nodes.get(name)
+    if not isinstance(node, Nas):
+        nases = sorted(n for n, node in network.nodes.items() if isinstance(node, Nas))
+        what = "no node" if node is None else "not a NAS"
+        raise ConfigError("[ppp]", "nas", f"{name!r} is {what} of the topology; NAS nodes: {nases}")
+    return node
+
+
+def owner(network: Network, address: IPv4Address) -> VirtualHost | None:
+    for node in network.nodes.values():
+        if address in node.addresses and isinstance(node, VirtualHost):
+            return node
+    return None
+
+
+def serve_dns(
+    network: Network, addresses: Iterable[IPv4Address], authority: Authority, *, tcp: bool = True
+) -> list[DnsServer]:
+    """Answer from *authority* at each address, on the node that owns it."""
+    servers = []
+    for address in dict.fromkeys(addresses):
+        host = owner(network, address)
+        if host is None:
+            log.warn(
+                "no node of the topology has {address}: DNS queries to it go unanswered",
+                address=str(address),
+            )
+            continue
+        server = DnsServer(host, DnsController(authority))
+        server.listen(Listen("udp", str(address), DNS_PORT))
+        if tcp:
+            server.listen(Listen("tcp", str(address), DNS_PORT))
+        servers.append(server)
+    return servers
 
 
 def build_internet(
-    reactor: Any, ppp: PppSettings, authority: Authority | None, *, seed: int = 0
+    clock: Any, settings: Settings, authority: Authority | None, *, real_reactor: Any = None
 ) -> Internet:
-    """The NAS and the DNS hosts on *reactor*'s clock (the real reactor, or a Clock)."""
-    network = Network(reactor, seed=seed)
-    nas = network.add_nas("nas", ppp.nas_address, ppp.pool)
+    """The topology on *clock* with DNS served at the addresses consoles are given."""
+    network = from_settings(settings.net, clock, real_reactor)
+    nas = find_nas(network, settings.ppp.nas)
     internet = Internet(network, nas)
-    for n, address in enumerate(dict.fromkeys(ppp.dns)):
-        host = network.add_host(f"dns{n + 1}")
-        nas_end, host_end = _link_addresses(address)
-        network.link(nas, host, nas_end, host_end)
-        internet.dns_hosts.append(host)
-        if authority is not None:
-            server = DnsServer(host, DnsController(authority))
-            server.listen(Listen("udp", str(address), DNS_PORT))
-            server.listen(Listen("tcp", str(address), DNS_PORT))
-            internet.dns_servers.append(server)
-    network.build_routes()
+    if authority is not None:
+        tcp = settings.dns.transport != "udp"
+        internet.dns_servers = serve_dns(network, settings.ppp.dns, authority, tcp=tcp)
     return internet

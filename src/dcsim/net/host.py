@@ -262,7 +262,7 @@ class VirtualHost(Node):
         key = (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])
         if self._tcp_conns.get(key) is conn:
             del self._tcp_conns[key]
-            if conn.listening_port is not None and not conn.connected and not conn._lost:
+            if conn.listening_port is not None:
                 conn.listening_port.accepted(conn)
 
     def send_tcp(self, local: Endpoint, remote: Endpoint, seg: TcpRepr) -> None:
@@ -290,11 +290,10 @@ class VirtualHost(Node):
                 (None, seg.dst_port)
             )
             if listener is not None and header.dst in self.addresses:
-                if listener.pending >= listener.backlog:
+                if len(listener.pending) >= listener.backlog:
                     self.drop("listen queue full", seg.dst_port)
                     return
-                listener.pending += 1
-                self.accept_tcp(listener, listener.factory, dg, seg)
+                listener.pending.add(self.accept_tcp(listener, listener.factory, dg, seg))
                 return
             if self.tcp_intercept is not None and self.tcp_intercept(dg, seg):
                 return

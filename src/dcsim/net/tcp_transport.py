@@ -450,7 +450,7 @@ class TcpPort:
         self.backlog = backlog
         self.interface = interface
         self.local_ip = IPv4Address(interface) if interface else None
-        self.pending = 0  # connections in SYN-RECEIVED
+        self.pending: set[TcpConnection] = set()  # connections in SYN-RECEIVED
         self.listening = False
 
     def startListening(self) -> None:
@@ -473,7 +473,8 @@ class TcpPort:
         return address.IPv4Address("TCP", self.interface or "0.0.0.0", self.port)
 
     def accepted(self, conn: TcpConnection) -> None:
-        self.pending = max(0, self.pending - 1)
+        """*conn* left SYN-RECEIVED (established or gone): its backlog slot is free."""
+        self.pending.discard(conn)
 
     def __repr__(self) -> str:
         return f"<TcpPort {self.host.name}:{self.port}>"

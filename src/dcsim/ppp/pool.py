@@ -27,6 +27,19 @@ class AddressPool:
         self._used.add(value)
         return IPv4Address(value)
 
+    def reserve(self, address: IPv4Address) -> bool:
+        """Take this particular address (a console configured by hand); False if taken."""
+        value = int(address)
+        if value in self._used or address not in self.network:
+            return False
+        try:
+            self._free.remove(value)
+        except ValueError:
+            return False  # excluded or not a host address
+        heapq.heapify(self._free)
+        self._used.add(value)
+        return True
+
     def release(self, address: IPv4Address) -> None:
         value = int(address)
         if value in self._used:

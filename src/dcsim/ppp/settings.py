@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Literal
 
@@ -19,13 +19,10 @@ _AUTH = {"pap": AuthProtocol.PAP, "chap": AuthProtocol.CHAP_MD5}
 
 @dataclass(frozen=True)
 class PppSettings:
-    nas_address: IPv4Address = setting(
-        IPv4Address("198.51.100.1"),
-        "The access server's own address: the console's gateway and IPCP peer address.",
-    )
-    pool: IPv4Network = setting(
-        IPv4Network("198.51.100.128/25"),
-        "Addresses handed to consoles (IPCP Naks and DHCP offers), lowest free first.",
+    nas: str = setting(
+        "nas",
+        "The NAS of the [net] topology that consoles attach to: its address is their\n"
+        "gateway (the IPCP peer), its pool the addresses handed out, lowest free first.",
     )
     dns: list[IPv4Address] = setting(
         default_factory=lambda: [IPv4Address("192.0.2.53")],
@@ -85,13 +82,12 @@ class PppSettings:
     def __post_init__(self) -> None:
         if not 1 <= len(self.dns) <= 2:
             raise ValueError("dns: give one or two DNS server addresses")
-        if self.nas_address in self.pool:
-            raise ValueError(f"nas_address {self.nas_address} lies inside pool {self.pool}")
 
     def link_config(
-        self, *, echo: bool = True, auth: list[str] | None = None, trace: bool = False
+        self, local_address: IPv4Address, *, echo: bool = True, auth: list[str] | None = None
     ) -> LinkConfig:
-        """The access server's link configuration; *echo* and *auth* override per front end."""
+        """The access server's link configuration at the NAS's *local_address*; *echo* and
+        *auth* override per front end."""
         timing = Timing(self.restart, self.max_configure, self.max_terminate, self.max_failure)
         lcp = LcpConfig(
             mru=self.mru,
@@ -106,10 +102,9 @@ class PppSettings:
             lcp=lcp,
             ipcp_timing=timing,
             accounts=Accounts(dict(self.logins), accept_any=self.accept_any_login),
-            local_address=self.nas_address,
+            local_address=local_address,
             dns=tuple(self.dns),
             dns_policy=self.dns_policy,
             vj=VjParams() if self.vj else None,
             idle_timeout=self.idle_timeout,
-            trace=trace,
         )

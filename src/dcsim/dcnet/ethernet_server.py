@@ -1,0 +1,75 @@
+"""DCNet's Ethernet front end on Twisted: one :class:`BbaSession` per TCP 7655 connection."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from dcsim.dcnet.bba import (
+    BbaConfig,
+    BbaEnded,
+    BbaSession,
+    DatagramOut,
+    Discarded,
+    FrameSeen,
+    Online,
+)
+from dcsim.pcap import LinkType
+from dcsim.ppp.pool import AddressPool
+from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
+
+log = Logger()
+
+
+class EthernetServer(SubscriberServer):
+    """The broadband adapter's access network: ARP, DHCP and IP to the NAS."""
+
+    linktype = LinkType.ETHERNET
+
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        nas: Attachment,
+        config: BbaConfig,
+        pool: AddressPool,
+        *,
+        name: str = "bba",
+        capture_dir: Path | None = None,
+        seed: int | str = 0,
+    ) -> None:
+        super().__init__(reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed)
+        self.config = replace(config, trace=True) if capture_dir is not None else config
+
+    def make_core(self, now: float, rng: random.Random) -> BbaSession:
+        return BbaSession(self.config, now, pool=self.pool)
+
+    def make_session(self, name: str, peer: str, rng: random.Random) -> EthernetSession:
+        return EthernetSession(self, name, peer, rng)
+
+
+class EthernetSession(SubscriberSession):
+    def handle(self, event: Any) -> None:
+        if isinstance(event, DatagramOut):
+            self.to_network(event.datagram)
+        elif isinstance(event, FrameSeen):
+            self.capture(event.direction, event.frame)
+        elif isinstance(event, Online):
+            self.attach(event.address, event.mtu)
+            core = self.core
+            if isinstance(core, BbaSession) and core.dhcp.asked:
+                self.note_request("DHCP", "parameters " + core.dhcp.asked[0])
+            log.info(
+                "{session}: online as {address} ({how})",
+                session=self.name,
+                address=event.address,
+                how="DHCP" if event.dhcp else "static address",
+            )
+        elif isinstance(event, Discarded):
+            log.debug("{session}: dropped: {why}", session=self.name, why=event.reason)
+        elif isinstance(event, BbaEnded):
+            self.finish(event.reason, event.cause, event.detail)

@@ -1,0 +1,301 @@
+"""The Twisted edge shared by the subscriber front ends: a sans-IO core on a transport,
+attached to the NAS of the virtual internet while the console is online.
+
+The PPP access server (:mod:`dcsim.ppp.server`) and DCNet's Ethernet front end
+(:mod:`dcsim.dcnet.ethernet_server`) are subclasses that only turn their core's events
+into calls of :meth:`SubscriberSession.attach`, :meth:`~SubscriberSession.detach`,
+:meth:`~SubscriberSession.to_network` and :meth:`~SubscriberSession.finish`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from dcsim.causes import Cause
+from dcsim.pcap import Direction, LinkType, PcapWriter
+from dcsim.ppp.pool import AddressPool
+
+log = Logger()
+
+
+class Port(TypingProtocol):
+    """What a NAS's ``attach_subscriber`` returns (``dcsim.net.router.SubscriberPort``)."""
+
+    def send(self, datagram: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+class Attachment(TypingProtocol):
+    """Where subscribers attach: ``dcsim.net.router.Nas``."""
+
+    def attach_subscriber(
+        self, address: IPv4Address, *, mtu: int, deliver: Callable[[bytes], None], name: str
+    ) -> Port: ...
+
+
+class Core(TypingProtocol):
+    """A subscriber link's sans-IO core (``PppLink``, ``BbaSession``)."""
+
+    @property
+    def ended(self) -> bool: ...
+    def receive_data(self, data: bytes, now: float) -> None: ...
+    def handle_timer(self, now: float) -> None: ...
+    def events(self) -> Iterator[Any]: ...
+    def data_to_send(self) -> bytes: ...
+    def deadline(self) -> float | None: ...
+    def send_datagram(self, datagram: bytes, now: float) -> bool: ...
+    def close(self, now: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """How one call went, for logs, observers and client profiles."""
+
+    name: str
+    peer: str  # where the call came from (TCP address, modem line)
+    started: float
+    ended: float
+    reason: Enum  # EndReason (PPP) or BbaEnd (Ethernet)
+    cause: Cause | None  # what the console would show (Sega's list), None if it hung up
+    detail: str = ""
+    user: str | None = None
+    address: IPv4Address | None = None
+    requested: dict[str, list[str]] = field(default_factory=dict)  # what the client asked
+    datagrams_in: int = 0
+    datagrams_out: int = 0
+
+
+class SubscriberServer(Factory):
+    """One session per connection or call; every session attaches to *nas* with an address
+    from *pool* (shared by every front end on the same NAS)."""
+
+    linktype: LinkType = LinkType.RAW
+    keep_reports = 100
+
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        nas: Attachment,
+        pool: AddressPool,
+        *,
+        name: str,
+        capture_dir: Path | None = None,
+        seed: int | str = 0,
+    ) -> None:
+        self.reactor = reactor
+        self.nas = nas
+        self.pool = pool
+        self.name = name
+        self.capture_dir = capture_dir
+        self.seed = seed
+        self.sessions: set[SubscriberSession] = set()
+        self.observers: list[Callable[[SessionReport], None]] = []
+        self.reports: list[SessionReport] = []  # the most recent ones
+        self._numbers = itertools.count(1)
+
+    def make_core(self, now: float, rng: random.Random) -> Core:
+        raise NotImplementedError
+
+    def make_session(self, name: str, peer: str, rng: random.Random) -> SubscriberSession:
+        raise NotImplementedError
+
+    def buildProtocol(self, addr: IAddress) -> SubscriberSession:
+        number = next(self._numbers)
+        rng = random.Random(f"{self.seed}:{self.name}:{number}")
+        return self.make_session(f"{self.name}-{number}", peer_text(addr), rng)
+
+    def ended(self, session: SubscriberSession, report: SessionReport) -> None:
+        self.sessions.discard(session)
+        self.reports.append(report)
+        del self.reports[: -self.keep_reports]
+        for observer in self.observers:
+            observer(report)
+
+    def close_all(self) -> None:
+        """End every session politely (PPP: LCP Terminate-Request), e.g. at shutdown."""
+        for session in list(self.sessions):
+            session.hang_up()
+
+
+def peer_text(addr: object) -> str:
+    """A connection's far end as text: ``host:port``, a modem call, or whatever it is."""
+    host, port = getattr(addr, "host", None), getattr(addr, "port", None)
+    if host is not None and port is not None:
+        return f"{host}:{port}"
+    number = getattr(addr, "number", None)
+    if number is not None:
+        return f"modem {number}"
+    return str(addr)
+
+
+class SubscriberSession(Protocol):
+    """A core between a transport and the NAS."""
+
+    def __init__(self, server: SubscriberServer, name: str, peer: str, rng: random.Random) -> None:
+        self.server = server
+        self.name = name
+        self.peer = peer
+        self.rng = rng
+        self.clock = server.reactor
+        self.core: Core | None = None
+        self.port: Port | None = None
+        self.pcap: PcapWriter | None = None
+        self.report: SessionReport | None = None
+        self.started = 0.0
+        self.address: IPv4Address | None = None
+        self.user: str | None = None
+        self.requested: dict[str, list[str]] = {}
+        self.datagrams_in = 0
+        self.datagrams_out = 0
+        self._timer: IDelayedCall | None = None
+
+    # -- Twisted's side -------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self.started = now = self.clock.seconds()
+        if self.server.capture_dir is not None:
+            directory = self.server.capture_dir.expanduser()
+            directory.mkdir(parents=True, exist_ok=True)
+            self.pcap = PcapWriter.open(directory / f"{self.name}.pcap", self.server.linktype)
+        self.core = self.server.make_core(now, self.rng)
+        self.server.sessions.add(self)
+        log.info("{session}: connection from {peer}", session=self.name, peer=self.peer)
+        self.pump()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.core is not None:
+            self.core.receive_data(data, self.clock.seconds())
+            self.pump()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if self.core is not None and not self.core.ended:
+            self.core.receive_data(b"", self.clock.seconds())
+            self.pump()
+        self._cancel_timer()
+
+    def hang_up(self) -> None:
+        """End the session as the server (PPP sends LCP Terminate-Request first)."""
+        if self.core is not None and not self.core.ended:
+            self.core.close(self.clock.seconds())
+            self.pump()
+
+    # -- the core's side ------------------------------------------------------------------
+
+    def pump(self) -> None:
+        core = self.core
+        if core is None:
+            return
+        out = core.data_to_send()
+        if out and self.transport is not None and self.report is None:
+            self.transport.write(out)
+        for event in core.events():
+            self.handle(event)
+        deadline = core.deadline()
+        if deadline is None:
+            self._cancel_timer()
+            return
+        delay = max(0.0, deadline - self.clock.seconds())
+        if self._timer is not None and self._timer.active():
+            self._timer.reset(delay)
+        else:
+            self._timer = self.clock.callLater(delay, self._on_timer)
+
+    def handle(self, event: Any) -> None:
+        raise NotImplementedError
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.core is not None:
+            self.core.handle_timer(self.clock.seconds())
+            self.pump()
+
+    def _deliver(self, datagram: bytes) -> None:
+        """A datagram from the virtual internet for this console."""
+        if self.core is not None and self.core.send_datagram(datagram, self.clock.seconds()):
+            self.datagrams_out += 1
+            self.pump()
+
+    def to_network(self, datagram: bytes) -> None:
+        self.datagrams_in += 1
+        if self.port is not None:
+            self.port.send(datagram)
+
+    def capture(self, direction: Direction, frame: bytes) -> None:
+        if self.pcap is not None:
+            if self.server.linktype is LinkType.PPP_WITH_DIR:
+                self.pcap.write(self.clock.seconds(), frame, direction)
+            else:
+                self.pcap.write(self.clock.seconds(), frame)
+
+    def attach(self, address: IPv4Address, mtu: int) -> None:
+        self.detach()
+        self.address = address
+        self.port = self.server.nas.attach_subscriber(
+            address, mtu=mtu, deliver=self._deliver, name=self.name
+        )
+
+    def detach(self) -> None:
+        if self.port is not None:
+            self.port.close()
+            self.port = None
+
+    def note_request(self, protocol: str, text: str) -> None:
+        asked = self.requested.setdefault(protocol, [])
+        if len(asked) < 20:
+            asked.append(text)
+
+    def finish(self, reason: Enum, cause: Cause | None, detail: str = "") -> None:
+        """The core is done: detach, report, write what is left and close."""
+        self.detach()
+        self._cancel_timer()
+        report = SessionReport(
+            name=self.name,
+            peer=self.peer,
+            started=self.started,
+            ended=self.clock.seconds(),
+            reason=reason,
+            cause=cause,
+            detail=detail,
+            user=self.user,
+            address=self.address,
+            requested=self.requested,
+            datagrams_in=self.datagrams_in,
+            datagrams_out=self.datagrams_out,
+        )
+        log.info(
+            "{session}: ended after {seconds:.1f} s: {reason}{detail}; cause: {cause}",
+            session=self.name,
+            seconds=report.ended - report.started,
+            reason=reason.value,
+            detail=f" ({detail})" if detail else "",
+            cause=f"{cause.value} {cause.text}" if cause else "none",
+        )
+        if self.pcap is not None:
+            self.pcap.close()
+            self.pcap = None
+        assert self.core is not None
+        leftover = self.core.data_to_send()
+        if leftover and self.transport is not None:
+            self.transport.write(leftover)
+        self.report = report
+        if self.transport is not None:
+            self.transport.loseConnection()
+        self.server.ended(self, report)
