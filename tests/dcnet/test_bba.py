@@ -18,9 +18,7 @@ from dcsim.dcnet.bba import (
     PROLOG,
     BbaConfig,
     BbaEnd,
-    BbaEnded,
     BbaSession,
-    DatagramOut,
     Online,
     RecordError,
     RecordReader,
@@ -32,6 +30,7 @@ from dcsim.dcnet.ethernet_server import EthernetServer
 from dcsim.dcnet.internet import build_internet
 from dcsim.net.clock import run
 from dcsim.pcap import LinkType, PcapWriter
+from dcsim.ppp.link import DatagramReceived, LinkEnded
 from dcsim.ppp.pool import AddressPool
 from dcsim.settings import Settings
 from tests.peers import require_program
@@ -108,7 +107,7 @@ def test_the_prolog_comes_first() -> None:
     s = BbaSession(config(), 0.0, pool=AddressPool(POOL))
     s.receive_data(b"\x06\x00DCNET\x02", 0.0)  # version 2
     (end,) = list(s.events())
-    assert isinstance(end, BbaEnded) and end.reason is BbaEnd.NOT_DCNET
+    assert isinstance(end, LinkEnded) and end.reason is BbaEnd.NOT_DCNET
 
 
 def test_no_prolog_in_time() -> None:
@@ -181,7 +180,7 @@ def test_ip_goes_to_the_network_and_back() -> None:
     list(s.events())
     datagram = bytes(IP(src=str(address), dst=str(DNS)) / UDP(sport=1024, dport=53) / b"q")
     s.receive_data(record(ip_frame(datagram)), 3)
-    assert list(s.events()) == [DatagramOut(datagram)]
+    assert list(s.events()) == [DatagramReceived(datagram)]
     reply = bytes(IP(src=str(DNS), dst=str(address)) / UDP(sport=53, dport=1024) / b"a")
     assert s.send_datagram(reply, 3.0)
     (frame,) = frames_out(s)
@@ -204,7 +203,7 @@ def test_a_static_console_is_taken_as_it_is() -> None:
     s.receive_data(record(ip_frame(datagram)), 1)
     online, out = list(s.events())
     assert online == Online(IPv4Address(static), 1500, False)
-    assert out == DatagramOut(datagram)
+    assert out == DatagramReceived(datagram)
 
 
 @given(st.lists(st.binary(max_size=1600), max_size=10))
