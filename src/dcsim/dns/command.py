@@ -19,8 +19,8 @@ from dcsim.address import Listen
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.config import ConfigError
 from dcsim.dns import names
+from dcsim.dns.authority import Authority
 from dcsim.dns.settings import DnsSettings
-from dcsim.dns.zone import Zones
 from dcsim.dns.zonefile import ZoneFileError
 from dcsim.settings import Settings
 
@@ -67,8 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         dns = dataclasses.replace(dns, listen=args.listen)
     source = str(args.config or "settings")
     if args.check:
-        zones = _checked(lambda: _zones_and_policy(dns), source)
-        for zone in zones:
+        for zone in load(dns, source).zones:
             print(f"{names.to_text(zone.origin)}\t{len(zone.nodes)} names\t{zone.source}")
         return EXIT_OK
     from twisted.internet import reactor  # the real reactor, only at this edge
@@ -94,16 +93,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _zones_and_policy(dns: DnsSettings) -> Zones:
-    """Everything `--check` verifies: the policy (root hints...) and the zones."""
-    dns.policy()
-    return Zones.load(dns.zones)
+def load(dns: DnsSettings, source: str = "settings") -> Authority:
+    """The answerer for *dns*; a zone or settings problem is a one-line usage error."""
+    return _checked(dns.authority, source)
 
 
-def _checked(load: Callable[[], T], source: str) -> T:
-    """*load()*, with a zone file or settings problem turned into a one-line usage error."""
+def _checked(make: Callable[[], T], source: str) -> T:
+    """*make()*, with a zone file or settings problem turned into a one-line usage error."""
     try:
-        return load()
+        return make()
     except ZoneFileError as e:
         raise UsageError(str(e)) from None
     except ValueError as e:

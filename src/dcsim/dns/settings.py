@@ -205,17 +205,17 @@ class DnsSettings:
             root_hints=hints,
         )
 
+    def authority(self) -> Authority:
+        """The zones and the policy (raises ZoneFileError or ValueError)."""
+        return Authority(Zones.load(self.zones), self.policy())
+
     def serve(self, reactor: Any, listen: Sequence[Listen] | None = None) -> DnsServer:
         """An authoritative server for these settings on *reactor* (real or a virtual
         host), listening on *listen* (default: :attr:`listen`). With ``transport = udp``
         TCP addresses are skipped, and a virtual host is told whether a SYN to a closed
         port gets a reset or nothing (``tcp_closed``); the real kernel always resets.
         Raises ZoneFileError, ValueError or CannotListenError."""
-        server = DnsServer(
-            reactor,
-            DnsController(Authority(Zones.load(self.zones), self.policy())),
-            self.tcp_limits(),
-        )
+        server = DnsServer(reactor, DnsController(self.authority()), self.tcp_limits())
         for address in self.listen if listen is None else listen:
             if address.transport == "tcp" and self.transport == "udp":
                 continue
