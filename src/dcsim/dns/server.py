@@ -84,7 +84,8 @@ class DnsController:
         self.recursion_clients = tuple(recursion_clients)
         self.cache_entries = cache_entries
         self._caches: dict[Transport, dict[bytes, bytes]] = {t: {} for t in Transport}
-        self.hits = 0
+        self.queries = 0  # messages received, over both transports
+        self.hits = 0  # of which answered from the reply cache
 
     def may_recurse(self, client: str) -> bool:
         if self.resolver is None or not self.recursion_clients:
@@ -97,6 +98,7 @@ class DnsController:
 
     def answer_udp(self, data: bytes, client: str) -> bytes | Deferred[bytes | None] | None:
         """The reply datagram for *data*, or None to send nothing."""
+        self.queries += 1
         hit = self._caches[Transport.UDP].get(data[2:])
         if hit is not None:
             self.hits += 1
@@ -105,6 +107,7 @@ class DnsController:
 
     def answer_tcp(self, data: bytes, client: str) -> list[bytes] | Deferred[list[bytes]]:
         """The reply messages for *data* (several for a zone transfer, none for a drop)."""
+        self.queries += 1
         hit = self._caches[Transport.TCP].get(data[2:])
         if hit is not None:
             self.hits += 1
