@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from typing import Any
 
-from dcsim.dns.stub import DreamcastResolver, StubConfig, StubLookupError
 from twisted.internet import defer
 from twisted.internet.abstract import isIPAddress
 from twisted.internet.protocol import Protocol
@@ -45,6 +44,7 @@ from dcsim.client.report import (
 )
 from dcsim.client.rules import SegaRules
 from dcsim.client.settings import ANY, ConsoleSettings
+from dcsim.dns.stub import DreamcastResolver, StubConfig, StubLookupError
 from dcsim.net.host import VirtualHost
 from dcsim.ppp.auth import Login
 from dcsim.ppp.client import PppClientSession
@@ -104,7 +104,6 @@ class Console:
         check_chain: ChainCheck = accept_any_chain,
         seed: int | str = 0,
         label: str = "",
-        patch_url: str | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
@@ -114,7 +113,7 @@ class Console:
         self.seed = seed
         self.disc: Disc = disc(settings.disc)
         self.label = label or f"{settings.disc} {settings.link}"
-        self.patch_url = patch_url
+        self.patch_url = settings.patch_url
         self.steps: list[Step] = []
         self.connector: PsoClientConnector | None = None
         self._hang_up: Callable[[], defer.Deferred[None]] | None = None

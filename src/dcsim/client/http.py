@@ -12,7 +12,10 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet import error as e
 from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.web.client import Agent, ResponseFailed, readBody
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, ResponseDone, ResponseFailed
+from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
 from zope.interface import implementer
@@ -75,7 +78,9 @@ def fetch(
     timer = reactor.callLater(timeout, requested.cancel)
 
     def got_response(response: Any) -> defer.Deferred[Any]:
-        return readBody(response).addCallback(lambda data: (response.code, data[:MAX_BODY]))
+        body: defer.Deferred[bytes] = defer.Deferred()
+        response.deliverBody(_Collect(body))
+        return body.addCallback(lambda data: (response.code, data))
 
     def done(result: Any) -> Any:
         if timer.active():
@@ -83,6 +88,25 @@ def fetch(
         return result
 
     return requested.addCallback(got_response).addBoth(done)
+
+
+class _Collect(Protocol):
+    """A response body, kept up to :data:`MAX_BODY` bytes."""
+
+    def __init__(self, done: defer.Deferred[bytes]) -> None:
+        self.done = done
+        self.data = bytearray()
+
+    def dataReceived(self, data: bytes) -> None:
+        room = MAX_BODY - len(self.data)
+        if room > 0:
+            self.data += data[:room]
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(bytes(self.data))
+        else:
+            self.done.errback(reason)
 
 
 def error_name(failure: Any, connected: bool) -> str:

@@ -47,7 +47,9 @@ class ConsoleSettings:
     bba_method: Literal["dhcp", "static"] = setting(
         "dhcp", "dhcp: address, router and DNS from DHCP; static: the values below."
     )
-    address: IPv4Address = setting(ANY, "Static address (bba_method = static).")
+    address: IPv4Address = setting(
+        ANY, "Static address (bba_method = static; in a scenario, the line's address)."
+    )
     netmask: IPv4Address = setting(IPv4Address("255.255.255.0"), "Static netmask.")
     gateway: IPv4Address = setting(ANY, "Static router.")
     # --- both -----------------------------------------------------------------------------
@@ -76,6 +78,11 @@ class ConsoleSettings:
         None, "Override the disc's login host (a patched disc); an IPv4 skips DNS."
     )
     login_port: int | None = setting(None, "Override the disc's login port.", min=1, max=65535)
+    patch_url: str | None = setting(
+        None,
+        "Before the game, download an in-memory patch from this http:// URL (lines\n"
+        "licence_host=... and login_host=...): the players' remedy 7.",
+    )
     segment_words: bool = setting(
         True,
         "[I] PSO decrypts each received TCP segment in whole 4-byte words (the players'\n"
@@ -95,13 +102,12 @@ class ConsoleSettings:
             raise ValueError("numbers: a console stores one to three access numbers")
         if len(self.dns) > 2:
             raise ValueError("dns: a console stores two DNS servers")
-        if self.link == "bba" and self.bba_method == "static":
-            if self.address == ANY:
-                raise ValueError("address: a static broadband adapter needs an address")
-            try:
-                IPv4Network(f"0.0.0.0/{self.netmask}")
-            except ValueError:
-                raise ValueError(f"netmask: {self.netmask} is not a netmask") from None
+        try:
+            IPv4Network(f"0.0.0.0/{self.netmask}")
+        except ValueError:
+            raise ValueError(f"netmask: {self.netmask} is not a netmask") from None
+        if self.patch_url is not None and not self.patch_url.startswith("http://"):
+            raise ValueError(f"patch_url: {self.patch_url!r} is not an http:// URL")
 
     @property
     def stored_dns(self) -> tuple[IPv4Address, ...]:
