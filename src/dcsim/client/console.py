@@ -49,7 +49,7 @@ from dcsim.net.host import VirtualHost
 from dcsim.ppp.auth import Login
 from dcsim.ppp.client import PppClientSession
 from dcsim.ppp.link import LinkEnded, NetworkUp, client_config
-from dcsim.pso.client import Client, LoginFailed, SegmentMisaligned
+from dcsim.pso.client import Client, LobbyJoined, LoginFailed, Redirect, SegmentMisaligned
 from dcsim.pso.client_twisted import LoginError, PsoClientConnector
 from dcsim.tls.connection import ChainCheck, accept_any_chain
 from dcsim.tls.profiles import client_profile
@@ -305,9 +305,9 @@ class Console:
             login_host = patch.login_host or login_host
             login_port = patch.login_port or login_port
         if licence_host is not None:
-            address = await self._resolve(online, licence_host)
+            address = await self._resolve(online, licence_host, "licence")
             await self._licence(address, licence_host)
-        address = await self._resolve(online, login_host)
+        address = await self._resolve(online, login_host, "login")
         await self._login(address, login_port)
         await self._lobby()
         return True
@@ -317,7 +317,7 @@ class Console:
 
         assert self.patch_url is not None
         host_name, path = _split_url(self.patch_url)
-        address = await self._resolve(online, host_name)
+        address = await self._resolve(online, host_name, "patch")
         start = self.clock.seconds()
         result = await download(
             self.host, address, 80, host_name, path, timeout=self.settings.step_timeout
@@ -340,14 +340,16 @@ class Console:
         )
         return patch
 
-    async def _resolve(self, online: Online, name: str) -> str:
+    async def _resolve(self, online: Online, name: str, purpose: str) -> str:
         if isIPAddress(name):
             return name
         start = self.clock.seconds()
         servers = tuple(str(a) for a in online.dns)
         if not servers:
             detail = f"{name}: the console has no DNS server"
-            self._record(StepKind.DNS, name, start, False, detail, DnsEvidence(name, ()))
+            self._record(
+                StepKind.DNS, name, start, False, detail, DnsEvidence(name, (), purpose)
+            )
             raise _StepFailed(Cause.SERVER_DOWN, detail)
         config = StubConfig(
             servers, tries=self.settings.resolver_tries, timeout=self.settings.resolver_timeout
@@ -359,11 +361,11 @@ class Console:
             event = e.event
             who = f" from {event.server}" if event.server else ""
             detail = f"{name}: {event.failure.value}{who} after {event.elapsed:.1f} s"
-            evidence = DnsEvidence(name, servers, event.failure.value, event.server)
+            evidence = DnsEvidence(name, servers, purpose, event.failure.value, event.server)
             self._record(StepKind.DNS, name, start, False, detail, evidence)
             raise _StepFailed(Cause.SERVER_DOWN, detail) from None
         address = resolved.addresses[0]
-        evidence = DnsEvidence(name, servers, None, resolved.server, resolved.addresses)
+        evidence = DnsEvidence(name, servers, purpose, None, resolved.server, resolved.addresses)
         self._record(StepKind.DNS, name, start, True, f"{address} from {resolved.server}", evidence)
         return address
 
@@ -454,12 +456,15 @@ class Console:
         self, connector: PsoClientConnector, step: str | None, reason: str | None
     ) -> PsoEvidence:
         misaligned = tuple(e.length for e in connector.events if isinstance(e, SegmentMisaligned))
+        joined = [e for e in connector.events if isinstance(e, LobbyJoined)]
+        players = tuple(_shown(p.name) for p in joined[-1].players) if joined else ()
         return PsoEvidence(
             connector.client.phase.value,
             step,
             reason,
             misaligned,
-            redirected=connector.client._to_ship,
+            redirected=any(isinstance(e, Redirect) for e in connector.events),
+            players=players,
         )
 
     async def _leave(self) -> None:
@@ -502,6 +507,11 @@ class Console:
             result="ok" if ok else "FAILED",
             detail=detail,
         )
+
+
+def _shown(name: bytes) -> str:
+    """A lobby name as the screen would show it (NULs end it; the rest as Latin-1)."""
+    return name.split(b"\0", 1)[0].decode("latin-1")
 
 
 def _login_cause(step: str, reason: str) -> Cause:

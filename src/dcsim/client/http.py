@@ -7,6 +7,7 @@ helpers only bound the wait and name what went wrong underneath.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet import defer
@@ -57,6 +58,17 @@ class _Fixed:
         return self.endpoint
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    failure: Failure
+
+
 def fetch(
     reactor: Any,
     endpoint: IStreamClientEndpoint,
@@ -66,8 +78,8 @@ def fetch(
     body: bytes | None,
     timeout: float,
 ) -> defer.Deferred[Any]:
-    """Fires with ``(status, body)``, or with the Failure (never errbacks). After
-    *timeout* seconds the request is cancelled (a ``CancelledError`` Failure)."""
+    """Fires with an :class:`Answer`, or a :class:`NoAnswer` holding the failure (never
+    errbacks). After *timeout* seconds the request is cancelled (``CancelledError``)."""
     agent = Agent.usingEndpointFactory(reactor, _Fixed(endpoint))
     requested = agent.request(
         method,
@@ -80,12 +92,12 @@ def fetch(
     def got_response(response: Any) -> defer.Deferred[Any]:
         body: defer.Deferred[bytes] = defer.Deferred()
         response.deliverBody(_Collect(body))
-        return body.addCallback(lambda data: (response.code, data))
+        return body.addCallback(lambda data: Answer(response.code, data))
 
-    def done(result: Any) -> Any:
+    def done(result: Any) -> Answer | NoAnswer:
         if timer.active():
             timer.cancel()
-        return result
+        return NoAnswer(result) if isinstance(result, Failure) else result
 
     return requested.addCallback(got_response).addBoth(done)
 
@@ -109,7 +121,7 @@ class _Collect(Protocol):
             self.done.errback(reason)
 
 
-def error_name(failure: Any, connected: bool) -> str:
+def error_name(failure: Failure, connected: bool) -> str:
     """A short name for what went wrong under HTTP."""
     value = failure.value
     if isinstance(value, ResponseFailed) and value.reasons:

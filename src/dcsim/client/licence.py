@@ -22,7 +22,7 @@ from zope.interface import implementer
 
 from dcsim.causes import Cause
 from dcsim.client.discs import LICENCE_PATH
-from dcsim.client.http import error_name, fetch
+from dcsim.client.http import Answer, NoAnswer, error_name, fetch
 from dcsim.client.report import HttpEvidence, TcpEvidence, TlsEvidence
 from dcsim.tls.connection import AlertReceived, ChainCheck, Closed, HandshakeComplete
 from dcsim.tls.profiles import ClientProfile
@@ -122,7 +122,7 @@ def check_licence(
     url = f"https://{host_name}{LICENCE_PATH}"
     answer = fetch(reactor, endpoint, b"POST", url, headers, urlencode(form).encode(), timeout)
 
-    def finish(outcome: Any) -> LicenceResult:
+    def finish(outcome: Answer | NoAnswer) -> LicenceResult:
         if watch.protocol is not None and watch.protocol.transport is not None:
             watch.protocol.loseConnection()
         return _conclude(outcome, watch, address, port)
@@ -130,23 +130,23 @@ def check_licence(
     return answer.addCallback(finish)
 
 
-def _conclude(outcome: Any, watch: _Watch, address: str, port: int) -> LicenceResult:
+def _conclude(
+    outcome: Answer | NoAnswer, watch: _Watch, address: str, port: int
+) -> LicenceResult:
     tls = TlsEvidence(
         handshake=watch.handshake is not None,
         suite=watch.handshake.description if watch.handshake is not None else None,
         alert=watch.alert,
         detail=watch.error or "",
     )
-    if isinstance(outcome, tuple):
-        status, data = outcome
-        text = data.decode("latin-1", "replace")
+    if isinstance(outcome, Answer):
+        status, text = outcome.status, outcome.body.decode("latin-1", "replace")
         http = HttpEvidence(status, text[:200])
         tcp = TcpEvidence(address, port, True)
         cause = _cause(status, text)
         detail = f"HTTP {status}" + (f": {text.strip()[:80]}" if text.strip() else "")
         return LicenceResult(cause, detail, tcp, tls, http)
-    failure = outcome
-    error = error_name(failure, watch.connected)
+    error = error_name(outcome.failure, watch.connected)
     tcp = TcpEvidence(address, port, watch.connected, error)
     if not watch.connected:
         detail = f"TCP to {address}:{port}: {error}"

@@ -13,7 +13,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
-from dcsim.client.http import error_name, fetch
+from dcsim.client.http import Answer, NoAnswer, error_name, fetch
 from dcsim.client.report import TcpEvidence
 
 
@@ -43,14 +43,13 @@ def download(
     url = f"http://{host_name}{path}"
     answer = fetch(reactor, endpoint, b"GET", url, {b"host": host_name.encode()}, None, timeout)
 
-    def finish(outcome: Any) -> Download:
-        if isinstance(outcome, tuple):
-            status, data = outcome
+    def finish(outcome: Answer | NoAnswer) -> Download:
+        if isinstance(outcome, Answer):
             tcp = TcpEvidence(address, port, True)
-            if status != 200:
-                return Download("", f"HTTP {status}", tcp)
-            return Download(data.decode("latin-1", "replace"), None, tcp)
-        error = error_name(outcome, endpoint.connected)
+            if outcome.status != 200:
+                return Download("", f"HTTP {outcome.status}", tcp)
+            return Download(outcome.body.decode("latin-1", "replace"), None, tcp)
+        error = error_name(outcome.failure, endpoint.connected)
         tcp = TcpEvidence(address, port, endpoint.connected, error)
         return Download("", f"HTTP from {address}:{port}: {error}", tcp)
 

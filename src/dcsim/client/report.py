@@ -30,6 +30,7 @@ class StepKind(Enum):
 class DnsEvidence:
     name: str
     servers: tuple[str, ...]  # what the console asked, in order
+    purpose: str = ""  # what the address was for: licence, login, patch
     failure: str | None = None  # StubFailure value: nxdomain, refused, timeout...
     answered_by: str | None = None
     addresses: tuple[str, ...] = ()
@@ -66,6 +67,7 @@ class PsoEvidence:
     reason: str | None = None
     misaligned: tuple[int, ...] = ()  # segments decrypted in whole words that were not
     redirected: bool = False  # reached the ship
+    players: tuple[str, ...] = ()  # the names the lobby showed, as the console read them
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,12 +66,21 @@ class PublicDnsKnobs:
 
 
 @dataclass(frozen=True)
+class LicenceAccount:
+    password: str = setting(doc="The Hunter's License password.")
+    state: Literal["active", "suspended", "billing-error"] = setting("active", "Its state.")
+
+
+@dataclass(frozen=True)
 class LicenceKnobs:
     profile: str = setting("ntssl", "SSL profile: ntssl (the console's) or modern.")
     policy: LicencePolicy = setting(
-        LicencePolicy.REVIVAL, "revival: every check passes; accounts: the database decides."
+        LicencePolicy.REVIVAL, "revival: every check passes; accounts: the accounts below."
     )
-    running: bool = setting(True, "false: nothing listens on port 443 (authentication dropped).")
+    accounts: dict[str, LicenceAccount] = setting(
+        default_factory=dict, doc="Registered Hunter's Licenses (policy = accounts)."
+    )
+    running: bool = setting(True, "false: nothing listens on port 443.")
 
 
 @dataclass(frozen=True)

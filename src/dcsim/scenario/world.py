@@ -21,6 +21,7 @@ Nothing here knows what a path or a configuration is called, or what it should g
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,7 @@ from twisted.web import resource, server
 
 from dcsim.address import Listen
 from dcsim.auth.accounts import Accounts
+from dcsim.auth.accounts import State as AccountState
 from dcsim.auth.policy import Policy as LicencePolicy
 from dcsim.auth.service import AuthSettings, licence_factory
 from dcsim.client import wire
@@ -62,7 +64,8 @@ from dcsim.pso.server import PsoService
 from dcsim.pso.settings import PsoSettings
 from dcsim.pso.version import Version
 from dcsim.scenario.model import AccessKnobs, WorldKnobs, resolve
-from dcsim.tls.certs import CA_FILE, trust_roots
+from dcsim.tls.certs import CA_FILE, CertificateSettings, ensure_credentials, trust_roots
+from dcsim.tls.keys import Credentials
 
 ROOT, JP, GTLD, PUBLIC = "203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"
 ISP_NAS, ISP_POOL, ISP_RESOLVER = "198.51.100.1", "198.51.100.128/25", "198.51.100.53"
@@ -73,7 +76,7 @@ ROUTER_LAN, ROUTER_ADDRESS, CONSOLE_LAN = "192.168.0.0/24", "192.168.0.1", "192.
 LOGIN_PORTS = (9200, 9201)
 SHIP_PORT = 5110
 BLACK_HOLE = "black hole: DF datagram too big, no ICMP"
-ACCESS_NUMBER = "0355703001"
+ACCOUNT_HASH_LOG2_N = 10  # scrypt cost for the cells' throw-away databases
 
 
 @functools.lru_cache(maxsize=64)
@@ -133,6 +136,8 @@ class World:
     _start: Callable[[Console], defer.Deferred[SessionReport]] | None = None
     console_host: VirtualHost | None = None
     routes_after: list[tuple[VirtualHost, str]] = field(default_factory=list)
+    cleanups: list[Callable[[], object]] = field(default_factory=list)
+    lobby_names: list[str] = field(default_factory=list)  # the residents' names
 
     # --- what the world knows that a console does not -----------------------------------
 
@@ -154,6 +159,8 @@ class World:
     def close(self) -> None:
         if self.pso is not None:
             self.pso.db.close()
+        for cleanup in self.cleanups:
+            cleanup()
         self.net.close()
 
 
@@ -275,10 +282,15 @@ def _sega(world: World, data_dir: Path, rng: random.Random) -> None:
     if lic.running:
         accounts = None
         if lic.policy is LicencePolicy.ACCOUNTS:
-            accounts = Accounts.open(data_dir / "accounts.sqlite3", scrypt_log2_n=10)
+            accounts = _accounts(world, data_dir, rng)
         settings = AuthSettings(profile=lic.profile, policy=lic.policy)
         factory = licence_factory(
-            settings, data_dir, reactor=licence, accounts=accounts, rng=_rng(rng)
+            settings,
+            data_dir,
+            reactor=licence,
+            accounts=accounts,
+            rng=_rng(rng),
+            credentials=_credentials(data_dir),
         )
         licence.listenTCP(443, factory, interface=LICENCE)
         world.trust = trust_roots([_ca(data_dir)])
@@ -305,6 +317,7 @@ def _sega(world: World, data_dir: Path, rng: random.Random) -> None:
         )
         service.ship.admit(member)
         service.ship.enter(member)
+        world.lobby_names.append(member.name.decode("latin-1"))
     world.pso = service
 
     page = knobs.patch_page
@@ -324,6 +337,31 @@ def _sega(world: World, data_dir: Path, rng: random.Random) -> None:
         site = server.Site(root, reactor=web)
         site.noisy = False
         web.listenTCP(80, site, interface=str(page.address))
+
+
+def _accounts(world: World, data_dir: Path, rng: random.Random) -> Accounts:
+    """An accounts database holding exactly the knobs' licences. Cells with the same
+    licences share one (the licence server only reads it)."""
+    held = tuple(sorted((i, a.password, a.state) for i, a in world.knobs.licence.accounts.items()))
+    return _accounts_cached(data_dir, held)
+
+
+@functools.lru_cache(maxsize=16)
+def _accounts_cached(data_dir: Path, held: tuple[tuple[str, str, str], ...]) -> Accounts:
+    digest = hashlib.sha256(repr(held).encode()).hexdigest()[:16]
+    path = data_dir / "cells" / f"accounts-{digest}.sqlite3"
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    accounts = Accounts.open(path, scrypt_log2_n=ACCOUNT_HASH_LOG2_N)
+    for licence_id, password, state in held:
+        accounts.add(licence_id, password, now=0.0, state=AccountState(state))
+    return accounts
+
+
+@functools.lru_cache(maxsize=8)
+def _credentials(data_dir: Path) -> Credentials:
+    """The licence servers' chain and keys, made once per data directory."""
+    return ensure_credentials(data_dir / "tls", CertificateSettings(), random.Random(1))
 
 
 class _Static(resource.Resource):
