@@ -347,9 +347,7 @@ class Console:
         servers = tuple(str(a) for a in online.dns)
         if not servers:
             detail = f"{name}: the console has no DNS server"
-            self._record(
-                StepKind.DNS, name, start, False, detail, DnsEvidence(name, (), purpose)
-            )
+            self._record(StepKind.DNS, name, start, False, detail, DnsEvidence(name, (), purpose))
             raise _StepFailed(Cause.SERVER_DOWN, detail)
         config = StubConfig(
             servers, tries=self.settings.resolver_tries, timeout=self.settings.resolver_timeout
@@ -458,13 +456,15 @@ class Console:
         misaligned = tuple(e.length for e in connector.events if isinstance(e, SegmentMisaligned))
         joined = [e for e in connector.events if isinstance(e, LobbyJoined)]
         players = tuple(_shown(p.name) for p in joined[-1].players) if joined else ()
+        redirects = [e for e in connector.events if isinstance(e, Redirect)]
         return PsoEvidence(
             connector.client.phase.value,
             step,
             reason,
             misaligned,
-            redirected=any(isinstance(e, Redirect) for e in connector.events),
+            redirected=bool(redirects),
             players=players,
+            ship=str(redirects[-1].address) if redirects else None,
         )
 
     async def _leave(self) -> None:

@@ -130,9 +130,7 @@ def check_licence(
     return answer.addCallback(finish)
 
 
-def _conclude(
-    outcome: Answer | NoAnswer, watch: _Watch, address: str, port: int
-) -> LicenceResult:
+def _conclude(outcome: Answer | NoAnswer, watch: _Watch, address: str, port: int) -> LicenceResult:
     tls = TlsEvidence(
         handshake=watch.handshake is not None,
         suite=watch.handshake.description if watch.handshake is not None else None,

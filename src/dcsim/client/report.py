@@ -68,6 +68,7 @@ class PsoEvidence:
     misaligned: tuple[int, ...] = ()  # segments decrypted in whole words that were not
     redirected: bool = False  # reached the ship
     players: tuple[str, ...] = ()  # the names the lobby showed, as the console read them
+    ship: str | None = None  # the ship's address the login server sent the console to
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
@@ -175,7 +176,7 @@ def build_world(
     clock: task.Clock | None = None,
 ) -> World:
     clock = clock or task.Clock()
-    net = Network(clock, seed=hash(str(seed)) & 0xFFFF, capture_dir=capture_dir)
+    net = Network(clock, seed=zlib.crc32(str(seed).encode()), capture_dir=capture_dir)
     world = World(clock, net, knobs, access)
     rng = random.Random(f"{seed}:world")
     _internet(world, rng)
