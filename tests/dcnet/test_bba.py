@@ -32,6 +32,7 @@ from dcsim.net.clock import run
 from dcsim.pcap import LinkType, PcapWriter
 from dcsim.ppp.link import DatagramReceived, LinkEnded
 from dcsim.ppp.pool import AddressPool
+from dcsim.ppp.settings import PppSettings
 from dcsim.settings import Settings
 from tests.peers import require_program
 
@@ -283,3 +284,45 @@ def test_tshark_decodes_the_ethernet_capture(tmp_path: Path) -> None:
     assert len(out) == 6
     assert not [line for line in out if "malformed" in line]
     assert sum("dhcp" in line for line in out) == 4 and sum("arp" in line for line in out) == 2
+
+
+def test_stopping_the_front_ends_terminates_ppp_politely() -> None:
+    """At shutdown every PPP session gets LCP Terminate-Request before its connection
+    closes (Flycast sees no carrier loss over DCNet)."""
+    import random
+
+    from dcsim.dcnet.frontends import DcnetFrontEnds
+    from dcsim.dcnet.settings import DcnetSettings
+    from dcsim.ppp.auth import Login
+    from dcsim.ppp.hdlc import Deframer
+    from dcsim.ppp.link import PppLink, client_config
+
+    clock = task.Clock()
+    internet = build_internet(clock, Settings(), None)
+    front = DcnetFrontEnds(clock, internet.nas, PppSettings(), DcnetSettings())
+    session = front.ppp.buildProtocol(None)
+    transport = StringTransport()
+    session.makeConnection(transport)
+    client = PppLink(client_config(Login("flycast1", "password")), 0.0, rng=random.Random(1))
+    for _ in range(20):
+        out = client.data_to_send()
+        if out:
+            session.dataReceived(out)
+        back = transport.value()
+        transport.clear()
+        if back:
+            client.receive_data(back, 0.0)
+        if not out and not back:
+            break
+    assert session.port is not None
+    done = front.stop()
+    terminate = Deframer().feed(transport.value())
+    assert terminate and terminate[-1][:5] == b"\xff\x03\xc0\x21\x05"  # Terminate-Request
+    assert not transport.disconnecting
+    client.receive_data(transport.value(), clock.seconds())
+    session.dataReceived(client.data_to_send())  # the console's Terminate-Ack
+    assert transport.disconnecting
+    run(clock, 10)
+    assert done.called
+    (report,) = front.ppp.reports
+    assert report.reason.name == "CLOSED"

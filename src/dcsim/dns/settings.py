@@ -164,6 +164,12 @@ class DnsSettings:
     tcp_max_per_client: int = setting(
         10, "Open TCP connections at most from one address.", min=1, max=100000
     )
+    tcp_max_queries: int = setting(
+        1000,
+        "Queries one TCP connection may carry before the server closes it (RFC 7766 §6.2.3).",
+        min=1,
+        max=2**31 - 1,
+    )
     resolver: ResolverSettings = setting(
         default_factory=ResolverSettings,
         doc="The ISP's recursive resolver (virtual internet only: never an open resolver).",
@@ -204,4 +210,5 @@ class DnsSettings:
             idle_timeout=self.tcp_idle_timeout,
             max_connections=self.tcp_max_connections,
             max_per_client=self.tcp_max_per_client,
+            max_queries=self.tcp_max_queries,
         )
