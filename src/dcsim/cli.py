@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.pso.cli",
     "dcsim.scenario.cli",
     "dcsim.dcnet.command",
+    "dcsim.up.command",
 )
 
 DEFAULTS_TITLE = """\
