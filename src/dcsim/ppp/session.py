@@ -85,6 +85,7 @@ class SubscriberServer(Factory):
     from *pool* (shared by every front end on the same NAS)."""
 
     linktype: LinkType = LinkType.RAW
+    noisy = False  # sessions log their own start and end
     kind: SessionKind = SessionKind.DCNET_PPP  # how the status registry files its sessions
     keep_reports = 100
 
