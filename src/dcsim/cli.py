@@ -31,7 +31,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.modem.command",
     "dcsim.net.cli",
     "dcsim.pso.cli",
+    "dcsim.scenario.cli",
     "dcsim.dcnet.command",
+    "dcsim.up.command",
 )
 
 DEFAULTS_TITLE = """\

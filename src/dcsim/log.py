@@ -9,7 +9,9 @@ as data. Secrets (passwords) are never put into an event.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -18,6 +20,7 @@ from twisted.logger import (
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    PredicateResult,
     formatEvent,
     globalLogBeginner,
 )
@@ -72,6 +75,24 @@ def format_json(event: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
+# Twisted announces every port and factory it starts or stops at info level; dcsim prints
+# what it listens on itself, so these are debug detail.
+_CHATTER = re.compile(
+    r" starting on \d+$|^\(.* Port \d+ Closed\)$|^(Starting|Stopping) (factory|protocol) "
+)
+
+
+def _chatter_is_debug(level: LogLevel) -> Callable[[dict[str, Any]], PredicateResult]:
+    def predicate(event: dict[str, Any]) -> PredicateResult:
+        if level <= LogLevel.debug or event.get("log_level", LogLevel.info) > LogLevel.info:
+            return PredicateResult.maybe
+        if _CHATTER.search(formatEvent(event)):
+            return PredicateResult.no
+        return PredicateResult.maybe
+
+    return predicate
+
+
 def make_observer(stream: TextIO, fmt: str, level: LogLevel) -> ILogObserver:
     """An observer writing events at *level* and above to *stream* in format *fmt*."""
     formatter = format_json if fmt == "json" else format_text
@@ -82,7 +103,7 @@ def make_observer(stream: TextIO, fmt: str, level: LogLevel) -> ILogObserver:
         stream.flush()
 
     predicate = LogLevelFilterPredicate(defaultLogLevel=level)
-    return FilteringLogObserver(write, [predicate])
+    return FilteringLogObserver(write, [predicate, _chatter_is_debug(level)])
 
 
 @provider(ILogObserver)

@@ -343,7 +343,9 @@ class VirtualHost(Node):
         return self.rng.getrandbits(32)
 
     def _mss_for(self, dst: IPv4Address) -> int:
-        return self.path_mtu(dst) - 40
+        mss = self.path_mtu(dst) - 40
+        ceiling = self.tcp_config.mss
+        return mss if ceiling is None else min(mss, ceiling)
 
     def _ephemeral(self, proto: int, table: dict[Any, Any] | None) -> int:
         span = len(EPHEMERAL_PORTS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -208,11 +209,15 @@ class PsoServerFactory(Factory):
         self.ship = ship
         self.max_sessions = max_sessions
         self.sessions: set[PsoServerProtocol] = set()
+        # Told every session event with its protocol (``dcsim up`` feeds its status page).
+        self.watch: Callable[[PsoServerProtocol, object], None] | None = None
 
     def buildProtocol(self, addr: Any) -> PsoServerProtocol:
         return PsoServerProtocol(self)
 
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
+        if self.watch is not None:
+            self.watch(protocol, event)
         role = self.config.role.value
         peer = protocol.peer
         match event:
