@@ -111,7 +111,7 @@ def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_pat
         (tmp_path / "second").mkdir()
         second = start(settings(tmp_path / "second", status=f"tcp:127.0.0.1:{port}"))
         out, err = second.communicate(timeout=60)
-        assert second.returncode == 1, err
+        assert second.returncode == 1 and out == "", err
         assert err.count("\n") == 1 and "Traceback" not in err
         assert f"127.0.0.1:{port}" in err and "status.listen" in err
     finally:
