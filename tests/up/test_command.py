@@ -1,68 +1,120 @@
-"""``dcsim up`` as README's `make run` section describes it: it prints what listens and
-how to point Flycast at it, and Ctrl-C (SIGINT) stops it with status 0."""
+"""``dcsim up`` as a user runs it: one process, the banner with every address and the
+Flycast setting, real peers (dig, an HTTP client) on what it prints, a port in use as
+one line with exit 1, and Ctrl-C stopping it cleanly."""
 
 from __future__ import annotations
 
+import json
+import re
 import signal
-import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.up.twistd import ROOT, settings_file
+from tests.peers import require_program
 
-pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+ANY = "tcp:127.0.0.1:0"
+SETTINGS = f"""
+data_dir = "{{data}}"
+[dns]
+zones = "{ROOT / "configs" / "zones"}"
+listen = ["udp:127.0.0.1:0", "{ANY}"]
+[auth]
+listen = ["{ANY}"]
+[auth.certificates]
+key_bits = 1024
+ca_key_bits = 512
+[pso]
+listen = ["{ANY}"]
+ship_listen = "{ANY}"
+[dcnet]
+ppp = ["{ANY}"]
+ppp_7656 = ["{ANY}"]
+ethernet = ["{ANY}"]
+probe = ["udp:127.0.0.1:0"]
+modem = ["{ANY}"]
+[status]
+listen = "{{status}}"
+"""
+_ROW = re.compile(r"^  (?P<what>.+?)\s{2,}(?P<where>\S+)$")
 
 
-def test_dcsim_up_prints_the_banner_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    config, ports = settings_file(tmp_path)
-    process = subprocess.Popen(
+def settings(tmp_path: Path, status: str = ANY) -> Path:
+    path = tmp_path / "dcsim.toml"
+    path.write_text(SETTINGS.format(data=tmp_path / "data", status=status))
+    return path
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "dcsim.cli", "--config", str(config), "up"],
-        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=ROOT,
     )
+
+
+def banner(process: subprocess.Popen[str]) -> tuple[dict[str, str], list[str]]:
+    """The listening table and the rest of the banner, up to its last line."""
+    assert process.stdout is not None
+    rows: dict[str, str] = {}
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if m := _ROW.match(lines[-1]):
+            rows.setdefault(m["what"], m["where"])
+        if line.startswith("Ctrl-C"):
+            return rows, lines
+    raise AssertionError(f"dcsim up ended early: {process.stderr.read()}")  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_path):
+    dig = require_program("dig", "bind9-dnsutils")
+    process = start(settings(tmp_path))
     try:
-        assert process.stdout is not None
-        lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        banner = "".join(lines)
-        assert banner.startswith("dcsim is up. Listening:\n"), banner + process.stderr.read()
-        assert f"  DCNet PPP (modem mode)              tcp:127.0.0.1:{ports['ppp']}\n" in banner
-        assert f"http://127.0.0.1:{ports['status']}/" in banner
-        assert (
-            "flycast -config network:DCNet=yes,network:EmulateBBA=no,"
-            "network:DCNetServer=127.0.0.1 GAME" in banner
-        )
-        socket.create_connection(("127.0.0.1", ports["status"]), timeout=10).close()
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        rows, lines = banner(process)
+        for what in (
+            "DNS over UDP",
+            "licence server (HTTPS, SSL 3.0)",
+            "PSO login",
+            "PSO ship",
+            "DCNet PPP (modem mode)",
+            "DCNet Ethernet (broadband adapter)",
+            "fake modem, answered by PPP",
+            "status page",
+        ):
+            assert what in rows, (what, lines)
+        flycast = "network:DCNet=yes,network:EmulateBBA=no,network:DCNetServer=127.0.0.1"
+        assert any(flycast in line for line in lines)
 
-
-def test_dcsim_up_port_in_use_is_one_line(tmp_path: Path) -> None:
-    config, ports = settings_file(tmp_path)
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", ports["auth"]))
-        busy.listen()
-        result = subprocess.run(
-            [sys.executable, "-m", "dcsim.cli", "--config", str(config), "up"],
-            cwd=ROOT,
+        dns = rows["DNS over UDP"].rsplit(":", 1)[1]
+        answer = subprocess.run(
+            [dig, "+short", "@127.0.0.1", "-p", dns, "pso01.dricas.ne.jp"],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=30,
         )
-    assert result.returncode == 1
-    assert result.stderr.startswith(
-        f"dcsim: cannot listen on 127.0.0.1:{ports['auth']} for licence server"
-    )
-    assert result.stderr.count("\n") == 1
+        assert answer.stdout.split() == ["192.0.2.20"]
+        with urllib.request.urlopen(rows["status page"] + "api/snapshot", timeout=30) as reply:
+            snapshot = json.load(reply)
+        assert [q["name"] for q in snapshot["dns"]] == ["pso01.dricas.ne.jp"]
+        assert snapshot["dns"][0]["answers"] == ["192.0.2.20"]
+
+        # A second dcsim wanting the same status port: one line naming it, exit 1.
+        port = rows["status page"].rstrip("/").rsplit(":", 1)[1]
+        (tmp_path / "second").mkdir()
+        second = start(settings(tmp_path / "second", status=f"tcp:127.0.0.1:{port}"))
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 1 and out == "", err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"127.0.0.1:{port}" in err and "status.listen" in err
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0
