@@ -60,7 +60,9 @@ HANG_UP_TIMEOUT = 15.0  # s to wait for a polite hang-up before dropping the lin
 
 
 class _StepFailed(Exception):
-    def __init__(self, cause: Cause, detail: str) -> None:
+    """The session ends at a step; *cause* None when the user ended it (cancel, reset)."""
+
+    def __init__(self, cause: Cause | None, detail: str) -> None:
         super().__init__(cause, detail)
         self.cause = cause
         self.detail = detail
@@ -195,7 +197,7 @@ class Console:
             self._record(
                 StepKind.DIAL, numbers, start, False, e.detail, LinkEvidence(attempts=line.attempts)
             )
-            raise _StepFailed(e.cause or Cause.NO_PHYSICAL_CONNECTION, e.detail) from None
+            raise _StepFailed(e.cause, e.detail) from None
         self._record(
             StepKind.DIAL,
             connected.number,
@@ -319,7 +321,7 @@ class Console:
                 f" ({event.detail})" if event.detail else ""
             )
             self._record(StepKind.PPP, "link", start, False, detail)
-            raise _StepFailed(event.cause or Cause.NO_PHYSICAL_CONNECTION, detail) from None
+            raise _StepFailed(event.cause, detail) from None
 
     async def _game(self, online: Online) -> bool:
         disc_ = self.disc
