@@ -158,6 +158,8 @@ class Console:
         line = SerialLine(self.clock, self.dial_settings(), session)
 
         def hang_up() -> defer.Deferred[None]:
+            if line.transport is None or line.ended.called:
+                return defer.succeed(None)  # never connected, or already gone
             line.cancel()
             return _within(self.clock, line.ended, HANG_UP_TIMEOUT, line.transport)
 
@@ -171,6 +173,8 @@ class Console:
         ended = _ended(session)
 
         def hang_up() -> defer.Deferred[None]:
+            if session.transport is None or ended.called:
+                return defer.succeed(None)  # never connected, or already gone
             session.hang_up()
             return _within(self.clock, ended, HANG_UP_TIMEOUT, session.transport)
 
