@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -21,11 +22,11 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall, IReactorThreads
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from dcsim.address import Listen
 from dcsim.auth.accounts import AccountSettings
+from dcsim.log import Logger
 from dcsim.pso.commands import CheckResult, RawCommand
 from dcsim.pso.credentials import POLICIES, Credentials, Policy, RegisteredAccounts, Verdict
 from dcsim.pso.events import (
@@ -70,18 +71,24 @@ class Checker:
         self.guild_cards = guild_cards
         self.reactor = reactor
 
-    def check(self, credentials: Credentials) -> defer.Deferred[Verdict]:
+    def check(self, credentials: Credentials, answer: Callable[[Verdict], None]) -> None:
+        """Judge *credentials* and call *answer* with the verdict: at once for a quick
+        policy, from the reactor thread once a thread has run a blocking one."""
         if self.policy.blocking and IReactorThreads.providedBy(self.reactor):
             from twisted.internet.threads import deferToThreadPool
 
             d = deferToThreadPool(
                 self.reactor, self.reactor.getThreadPool(), self.policy.check, credentials
             )
-        else:
-            d = defer.maybeDeferred(self.policy.check, credentials)
-        d.addCallback(self._assign, credentials)
-        d.addErrback(self._failed, credentials)
-        return d
+            d.addCallback(self._assign, credentials)
+            d.addErrback(self._failed, credentials)
+            d.addCallback(answer)
+            return
+        try:
+            verdict = self._assign(self.policy.check(credentials), credentials)
+        except Exception:
+            verdict = self._failed(Failure(), credentials)
+        answer(verdict)
 
     def _assign(self, verdict: Verdict, credentials: Credentials) -> Verdict:
         if not verdict.accepted:
@@ -101,7 +108,11 @@ class PsoServerProtocol(Protocol):
         self.factory = factory
         self.session: Session | None = None
         self._timer: IDelayedCall | None = None
+        self._armed_for = 0.0  # the deadline _timer was set for
         self._closing = False
+        #: True while this protocol works its own session: output is written once at
+        #: the end rather than after each command.
+        self._busy = False
         self.peer = ""
 
     # --- transport events ------------------------------------------------------------
@@ -111,7 +122,8 @@ class PsoServerProtocol(Protocol):
         peer, host = self.transport.getPeer(), self.transport.getHost()
         self.peer = f"{peer.host}:{peer.port}"
         self.session = Session(f.config, f.rng, _ipv4(peer.host), _ipv4(host.host), f.ship)
-        self.session.on_output = self._flush
+        self.session.on_output = self._output
+        self._busy = True
         self.session.connection_made(f.reactor.seconds())
         f.sessions.add(self)
         if len(f.sessions) > f.max_sessions:
@@ -119,11 +131,16 @@ class PsoServerProtocol(Protocol):
                 "The server is full. Please try again later.",
                 f"refused: {f.max_sessions} sessions already",
             )
+        self._busy = False
         self._pump()
 
     def dataReceived(self, data: bytes) -> None:
         assert self.session is not None
-        self.session.receive_data(data, self.factory.reactor.seconds())
+        self._busy = True
+        try:
+            self.session.receive_data(data, self.factory.reactor.seconds())
+        finally:
+            self._busy = False
         self._pump()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
@@ -137,9 +154,15 @@ class PsoServerProtocol(Protocol):
 
     # --- the pump --------------------------------------------------------------------
 
+    def _output(self) -> None:
+        """The session queued output: write it now, unless this protocol is working
+        the session itself (then :meth:`_pump` writes it all at the end), as when the
+        ship sends to this player because of another one."""
+        if not self._busy:
+            self._flush()
+
     def _flush(self) -> None:
-        """Write what the session has queued (also when another session's command made
-        the ship send to this one), and hang up once it has ended."""
+        """Write what the session has queued, and hang up once it has ended."""
         if self.session is None or self.transport is None:
             return
         out = self.session.data_to_send()
@@ -150,26 +173,46 @@ class PsoServerProtocol(Protocol):
             self.transport.loseConnection()
 
     def _pump(self) -> None:
-        self._flush()
-        self._drain_events()
+        """Act on the session's events until there are none, then write and re-arm.
+        A check answered at once (a quick policy) comes back through :meth:`answer`
+        while the events are being handled; this loop picks up what it caused."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._drain_events():
+                pass
+        finally:
+            self._busy = False
         self._flush()
         self._rearm()
 
-    def _drain_events(self) -> None:
+    def _drain_events(self) -> bool:
+        """Hand the session's events to the factory; whether there were any."""
         assert self.session is not None
+        handled = False
         for event in self.session.events():
+            handled = True
             self.factory.handle_event(self, event)
+        return handled
 
     def _rearm(self) -> None:
+        """Keep one timer no later than the session's deadline. A deadline that moves
+        later (every command a player sends moves the idle deadline) leaves the timer
+        as it is: when it fires early, :meth:`_on_timer` finds nothing due and sets it
+        again, so the timer is not cancelled and rescheduled on every command."""
         if self.session is None or self._closing:
             return
         deadline = self.session.deadline()
-        if self._timer is not None and self._timer.active():
+        if self._timer is not None:
+            if deadline is not None and self._armed_for <= deadline:
+                return
             self._timer.cancel()
-        self._timer = None
+            self._timer = None
         if deadline is not None:
             delay = max(0.0, deadline - self.factory.reactor.seconds())
             self._timer = self.factory.reactor.callLater(delay, self._on_timer)
+            self._armed_for = deadline
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -217,7 +260,7 @@ class PsoServerFactory(Factory):
         peer = protocol.peer
         match event:
             case CheckCredentials(credentials=creds):
-                self.checker.check(creds).addCallback(protocol.answer)
+                self.checker.check(creds, protocol.answer)
             case ChatLine():
                 if self.chat_log is not None:
                     self.chat_log.record(event)
