@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from ipaddress import IPv4Address
@@ -55,6 +56,10 @@ PURGE_INTERVAL = 6 * 3600.0
 def _ipv4(host: str) -> IPv4Address:
     """The IPv4 address of a transport endpoint (IPv4-mapped IPv6 included)."""
     try:
+        return IPv4Address(socket.inet_pton(socket.AF_INET, host))  # the quick way
+    except OSError:
+        pass
+    try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return IPv4Address(0)
@@ -96,7 +101,7 @@ class Checker:
         number, new = self.guild_cards.assign(
             credentials.serial, credentials.access_key, self.reactor.seconds()
         )
-        return replace(verdict, guild_card=number, new_player=new)
+        return Verdict(verdict.result, verdict.reason, number, new)
 
     def _failed(self, failure: Failure, credentials: Credentials) -> Verdict:
         log.failure("credential check for {creds} failed", failure, creds=credentials)
@@ -244,6 +249,7 @@ class PsoServerFactory(Factory):
         max_sessions: int = 1000,
     ) -> None:
         self.config = config
+        self.role = config.role.value  # for log lines
         self.reactor = reactor
         self.rng = rng
         self.checker = checker
@@ -256,70 +262,88 @@ class PsoServerFactory(Factory):
         return PsoServerProtocol(self)
 
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
-        role = self.config.role.value
-        peer = protocol.peer
-        match event:
-            case CheckCredentials(credentials=creds):
-                self.checker.check(creds, protocol.answer)
-            case ChatLine():
-                if self.chat_log is not None:
-                    self.chat_log.record(event)
-            case LoggedIn():
-                log.info(
-                    "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card "
-                    "{gc} ({name})",
-                    role=role,
-                    peer=peer,
-                    version=event.version.name,
-                    sub=event.sub_version,
-                    gc=event.guild_card,
-                    name=event.name.decode("latin-1"),
-                )
-            case JoinedLobby():
-                log.info(
-                    "ship {peer}: guild card {gc} in block {block} lobby {lobby}",
-                    peer=peer,
-                    gc=event.guild_card,
-                    block=event.block,
-                    lobby=event.lobby,
-                )
-            case Redirected():
-                log.info(
-                    "login {peer}: sent to ship {ship} at {address}:{port}",
-                    peer=peer,
-                    ship=event.ship,
-                    address=str(event.address),
-                    port=event.port,
-                )
-            case CommandIgnored(command=RawCommand() as raw):
-                log.info(
-                    "{role} {peer}: ignored command {cmd} flag {flag:02X}, {size} bytes: {reason}",
-                    role=role,
-                    peer=peer,
-                    cmd=raw.name,
-                    flag=raw.flag,
-                    size=len(raw.body) + 4,
-                    reason=raw.reason,
-                )
-            case CommandIgnored():
-                log.info(
-                    "{role} {peer}: ignored {cmd} in phase {phase}",
-                    role=role,
-                    peer=peer,
-                    cmd=type(event.command).__name__,
-                    phase=event.phase,
-                )
-            case Closed():
-                cause = f" [{event.cause.text}]" if event.cause else ""
-                log.info(
-                    "{role} {peer}: session closed: {reason}{cause}",
-                    role=role,
-                    peer=peer,
-                    reason=event.reason,
-                    cause=cause,
-                )
-            case _:
-                log.debug("{role} {peer}: {event}", role=role, peer=peer, event=event)
+        _EVENT_HANDLERS.get(type(event), PsoServerFactory._other)(self, protocol, event)
+
+    def _check(self, protocol: PsoServerProtocol, event: CheckCredentials) -> None:
+        self.checker.check(event.credentials, protocol.answer)
+
+    def _chat(self, protocol: PsoServerProtocol, event: ChatLine) -> None:
+        if self.chat_log is not None:
+            self.chat_log.record(event)
+
+    def _logged_in(self, protocol: PsoServerProtocol, event: LoggedIn) -> None:
+        log.info(
+            "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card {gc} ({name})",
+            role=self.role,
+            peer=protocol.peer,
+            version=event.version.name,
+            sub=event.sub_version,
+            gc=event.guild_card,
+            name=event.name.decode("latin-1"),
+        )
+
+    def _joined(self, protocol: PsoServerProtocol, event: JoinedLobby) -> None:
+        log.info(
+            "ship {peer}: guild card {gc} in block {block} lobby {lobby}",
+            peer=protocol.peer,
+            gc=event.guild_card,
+            block=event.block,
+            lobby=event.lobby,
+        )
+
+    def _redirected(self, protocol: PsoServerProtocol, event: Redirected) -> None:
+        log.info(
+            "login {peer}: sent to ship {ship} at {address}:{port}",
+            peer=protocol.peer,
+            ship=event.ship,
+            address=event.address,
+            port=event.port,
+        )
+
+    def _ignored(self, protocol: PsoServerProtocol, event: CommandIgnored) -> None:
+        raw = event.command
+        if isinstance(raw, RawCommand):
+            log.info(
+                "{role} {peer}: ignored command {cmd} flag {flag:02X}, {size} bytes: {reason}",
+                role=self.role,
+                peer=protocol.peer,
+                cmd=raw.name,
+                flag=raw.flag,
+                size=len(raw.body) + 4,
+                reason=raw.reason,
+            )
+        else:
+            log.info(
+                "{role} {peer}: ignored {cmd} in phase {phase}",
+                role=self.role,
+                peer=protocol.peer,
+                cmd=type(raw).__name__,
+                phase=event.phase,
+            )
+
+    def _closed(self, protocol: PsoServerProtocol, event: Closed) -> None:
+        log.info(
+            "{role} {peer}: session closed: {reason}{cause}",
+            role=self.role,
+            peer=protocol.peer,
+            reason=event.reason,
+            cause=f" [{event.cause.text}]" if event.cause else "",
+        )
+
+    def _other(self, protocol: PsoServerProtocol, event: object) -> None:
+        log.debug("{role} {peer}: {event}", role=self.role, peer=protocol.peer, event=event)
+
+
+#: Event type -> what the edge does with it; anything else is logged at debug level.
+_EVENT_HANDLERS: dict[type, Callable[[PsoServerFactory, PsoServerProtocol, Any], None]] = {
+    CheckCredentials: PsoServerFactory._check,
+    ChatLine: PsoServerFactory._chat,
+    LoggedIn: PsoServerFactory._logged_in,
+    JoinedLobby: PsoServerFactory._joined,
+    Redirected: PsoServerFactory._redirected,
+    CommandIgnored: PsoServerFactory._ignored,
+    Closed: PsoServerFactory._closed,
+}
 
 
 class PsoService:
