@@ -78,8 +78,18 @@ _ALL_LEVELS = frozenset(LogLevel.iterconstants())
 
 
 class Logger(twisted.logger.Logger):
-    """``twisted.logger.Logger`` with the check that a level is valid made a set lookup
-    (Twisted sorts the levels for every event). Events are the same."""
+    """``twisted.logger.Logger`` for code that logs on a hot path.
+
+    The check that a level is valid is a set lookup (Twisted sorts the levels for
+    every event), and debug events are not even built unless logging runs at debug
+    level (:func:`start_logging`; before it is called they are kept, as Twisted keeps
+    every event until logging begins): they are the chattiest, and on a hot path
+    building and dropping them costs more than the work they describe. Other events
+    are the same as Twisted's."""
+
+    def debug(self, format: str | None = None, **kwargs: object) -> None:
+        if _switch.debug:
+            self.emit(LogLevel.debug, format, **kwargs)
 
     def emit(self, level: LogLevel, format: str | None = None, **kwargs: object) -> None:
         if level not in _ALL_LEVELS:
@@ -132,6 +142,8 @@ class _Switch:
     """The one observer handed to Twisted's log beginner; later calls swap its target."""
 
     target: ILogObserver | None = None
+    #: Whether debug events are wanted (see :class:`Logger`).
+    debug = True
 
     def __call__(self, event: dict[str, Any]) -> None:
         if self.target is not None:
@@ -148,5 +160,6 @@ def start_logging(fmt: str, level: LogLevel, stream: TextIO | None = None) -> No
     """
     first = _switch.target is None
     _switch.target = make_observer(stream or sys.stderr, fmt, level)
+    _switch.debug = level <= LogLevel.debug
     if first:
         globalLogBeginner.beginLoggingTo([_switch], redirectStandardIO=False)

@@ -106,14 +106,14 @@ def _initial_state(seed: int) -> int:
 
 # --- the affine tables -------------------------------------------------------------
 
-#: Keystream words per page: 8 states of 55 words (1,760 bytes). A cipher computes a
+#: Keystream words per page: 4 states of 55 words (880 bytes). A cipher computes a
 #: page at a time and keeps the page it is in.
-PAGE_WORDS = 8 * _STATE_WORDS
+PAGE_WORDS = 4 * _STATE_WORDS
 PAGE_BYTES = 4 * PAGE_WORDS
 _PAGE_BLOCKS = PAGE_WORDS // _STATE_WORDS
-#: How much of every stream the tables cover: 38 pages, 66,880 bytes. They take about
+#: How much of every stream the tables cover: 76 pages, 66,880 bytes. They take about
 #: 270 KB when whole, grown page by page as streams reach them.
-TABLE_PAGES = 38
+TABLE_PAGES = 76
 TABLE_BYTES = TABLE_PAGES * PAGE_BYTES
 #: The low 32 bits of every other word of a page, from word 0 or from word 1.
 _EVEN = int.from_bytes(array(_WORD, [_MASK, 0] * (PAGE_WORDS // 2)), "little")
@@ -236,19 +236,20 @@ class V2Cipher:
         start = self._position
         page, offset = divmod(start, PAGE_BYTES)
         if offset + n <= PAGE_BYTES:  # the common case: within one page
-            self._position = start + n
-            k = self._page_int(page) >> (8 * offset)
+            self._position = start + n + ((-n & 3) if round_up else 0)
+            k = self._page if page == self._page_index else self._page_int(page)
+            if offset:
+                k >>= 8 * offset
             if offset + n < PAGE_BYTES:
                 k &= (1 << (8 * n)) - 1
-            out = (int.from_bytes(data, "little") ^ k).to_bytes(n, "little")
-        else:
-            parts = []
-            done = 0
-            for k, count in self._pieces(n):
-                chunk = data[done : done + count]
-                done += count
-                parts.append((int.from_bytes(chunk, "little") ^ k).to_bytes(count, "little"))
-            out = b"".join(parts)
+            return (int.from_bytes(data, "little") ^ k).to_bytes(n, "little")
+        parts = []
+        done = 0
+        for k, count in self._pieces(n):
+            chunk = data[done : done + count]
+            done += count
+            parts.append((int.from_bytes(chunk, "little") ^ k).to_bytes(count, "little"))
+        out = b"".join(parts)
         if round_up and n & 3:
             self._position += -n & 3
         return out

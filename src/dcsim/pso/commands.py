@@ -98,7 +98,10 @@ class CheckResult(IntEnum):
 
     @property
     def accepted(self) -> bool:
-        return self in (CheckResult.OK, CheckResult.REGISTER, CheckResult.OK_SAVE)
+        return self in _ACCEPTED
+
+
+_ACCEPTED = frozenset((CheckResult.OK, CheckResult.REGISTER, CheckResult.OK_SAVE))
 
 
 class CommandError(ValueError):
@@ -1103,7 +1106,7 @@ class _JoinLobby(Command):
             0,
             0,
         )
-        return len(self.players), head + b"".join(p.pack() for p in self.players)
+        return len(self.players), head + b"".join([p.pack() for p in self.players])
 
 
 @command(Cmd.JOIN_LOBBY, Direction.TO_CLIENT)

@@ -123,6 +123,10 @@ class Role(Enum):
 
 
 class Phase(Enum):
+    # Members are singletons: hashed by identity, in C (the session looks its tables up
+    # by phase at every change; Enum's own hash is Python code).
+    __hash__ = object.__hash__
+
     AWAIT_CHECK = "await-check"  # 17 sent
     AWAIT_REGISTER = "await-register"  # told to register
     AWAIT_LOGIN = "await-login"  # licence accepted
@@ -358,10 +362,16 @@ class Session:
         if self._closed is not None:
             return
         flag, body = command.pack()
+        self._queue(encode(command.code, flag, body))
+
+    def _queue(self, frame: bytes) -> None:
+        """Queue one command's plaintext frame (encrypted in :meth:`data_to_send`)."""
+        if self._closed is not None:
+            return
         if self._sent_cipher is None:  # the hello
-            self._out += encode(command.code, flag, body)
+            self._out += frame
         else:
-            self._plain += encode(command.code, flag, body)
+            self._plain += frame
         self.on_output()
 
     def refuse(self, text: str, reason: str) -> None:
@@ -599,8 +609,7 @@ class Session:
             self._refuse(f"Cannot enter: {refusal}.", f"ship refused: {refusal}", None)
             return
         self.send(ClientConfig(self.guild_card))
-        count = LOBBY_COUNT[self.version]
-        self.send(LobbyList(tuple((MENU_LOBBIES, n) for n in range(1, count + 1))))
+        self._queue(_lobby_list_frame(LOBBY_COUNT[self.version]))
         self.send(NteRequestCharacter() if self.version is Version.NTE else RequestCharacter())
         self._events.append(
             LoggedIn(self.guild_card, self.version, self.sub_version, self.name, Step.SHIP_LOGIN)
@@ -694,6 +703,13 @@ class Session:
 
 def _nothing() -> None:
     pass
+
+
+@functools.cache  # two lists: DC v1's and v2's
+def _lobby_list_frame(count: int) -> bytes:
+    """The 83 every player gets on the ship, as a plaintext frame."""
+    command = LobbyList(tuple((MENU_LOBBIES, n) for n in range(1, count + 1)))
+    return encode(command.code, *command.pack())
 
 
 @functools.lru_cache(maxsize=1)  # everyone asking within the same second

@@ -177,14 +177,15 @@ class Ship:
             other.send(LeaveLobby(place.client_id, lobby.leader))
 
     def _entry(self, client_id: int, member: Member) -> LobbyPlayer:
-        """*member*'s entry, the same object (packed once) while nothing in it changes."""
+        """*member*'s entry, the same object (packed once) while the member's fields are
+        the same objects (a new character or name is a new object)."""
         entry = self._entries.get(member.guild_card)
         if (
             entry is None
             or entry.client_id != client_id
-            or entry.player_data != member.player_data
-            or entry.name != member.name
-            or entry.address != member.address
+            or entry.player_data is not member.player_data
+            or entry.name is not member.name
+            or entry.address is not member.address
         ):
             entry = LobbyPlayer(
                 member.guild_card, member.address, client_id, member.name, member.player_data
