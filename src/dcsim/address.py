@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 from dataclasses import dataclass
 from typing import Literal
@@ -37,3 +38,11 @@ class Listen:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.transport}:{host}:{self.port}"
+
+
+def listen_argument(text: str) -> Listen:
+    """``type=`` for argparse options taking a listening address."""
+    try:
+        return Listen.from_text(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None

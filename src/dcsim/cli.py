@@ -26,6 +26,7 @@ EXIT_USAGE = 2
 
 COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.auth.cli",
+    "dcsim.client.cli",
     "dcsim.dns.command",
     "dcsim.modem.command",
     "dcsim.net.cli",

@@ -13,6 +13,7 @@ from typing import Literal
 
 from dcsim.auth.accounts import AccountSettings
 from dcsim.auth.service import AuthSettings
+from dcsim.client.settings import ClientSettings
 from dcsim.config import setting
 from dcsim.dcnet.settings import DcnetSettings
 from dcsim.dns.settings import DnsSettings
@@ -73,6 +74,10 @@ class Settings:
     )
     status: StatusSettings = setting(
         default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
+    )
+    client: ClientSettings = setting(
+        default_factory=ClientSettings,
+        doc="The virtual Dreamcast (dcsim dial, scenarios) and Sega's rules (dcsim check).",
     )
 
     @property

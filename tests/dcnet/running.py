@@ -34,8 +34,14 @@ class Running:
 
 @contextlib.contextmanager
 def dcsim_dcnet(tmp_path: Path, *args: str, settings: str = "") -> Iterator[Running]:
+    """Start ``dcsim dcnet`` with *args*; *settings* are more TOML lines (after [dcnet])."""
     config = tmp_path / "dcnet.toml"
-    config.write_text(f'[dns]\nzones = "{ROOT / "configs" / "zones"}"\n{settings}\n')
+    # every front end off unless an option names it: tests never bind the fixed ports
+    config.write_text(
+        f'[dns]\nzones = "{ROOT / "configs" / "zones"}"\n'
+        "[dcnet]\nppp = []\nppp_7656 = []\nethernet = []\nprobe = []\n"
+        f"{settings}\n"
+    )
     command = [sys.executable, "-m", "dcsim.cli", "--config", str(config), "dcnet", *args]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT

@@ -18,9 +18,7 @@ from dcsim.dcnet.bba import (
     PROLOG,
     BbaConfig,
     BbaEnd,
-    BbaEnded,
     BbaSession,
-    DatagramOut,
     Online,
     RecordError,
     RecordReader,
@@ -32,7 +30,9 @@ from dcsim.dcnet.ethernet_server import EthernetServer
 from dcsim.dcnet.internet import build_internet
 from dcsim.net.clock import run
 from dcsim.pcap import LinkType, PcapWriter
+from dcsim.ppp.link import DatagramReceived, LinkEnded
 from dcsim.ppp.pool import AddressPool
+from dcsim.ppp.settings import PppSettings
 from dcsim.settings import Settings
 from tests.peers import require_program
 
@@ -108,7 +108,7 @@ def test_the_prolog_comes_first() -> None:
     s = BbaSession(config(), 0.0, pool=AddressPool(POOL))
     s.receive_data(b"\x06\x00DCNET\x02", 0.0)  # version 2
     (end,) = list(s.events())
-    assert isinstance(end, BbaEnded) and end.reason is BbaEnd.NOT_DCNET
+    assert isinstance(end, LinkEnded) and end.reason is BbaEnd.NOT_DCNET
 
 
 def test_no_prolog_in_time() -> None:
@@ -181,7 +181,7 @@ def test_ip_goes_to_the_network_and_back() -> None:
     list(s.events())
     datagram = bytes(IP(src=str(address), dst=str(DNS)) / UDP(sport=1024, dport=53) / b"q")
     s.receive_data(record(ip_frame(datagram)), 3)
-    assert list(s.events()) == [DatagramOut(datagram)]
+    assert list(s.events()) == [DatagramReceived(datagram)]
     reply = bytes(IP(src=str(DNS), dst=str(address)) / UDP(sport=53, dport=1024) / b"a")
     assert s.send_datagram(reply, 3.0)
     (frame,) = frames_out(s)
@@ -204,7 +204,7 @@ def test_a_static_console_is_taken_as_it_is() -> None:
     s.receive_data(record(ip_frame(datagram)), 1)
     online, out = list(s.events())
     assert online == Online(IPv4Address(static), 1500, False)
-    assert out == DatagramOut(datagram)
+    assert out == DatagramReceived(datagram)
 
 
 @given(st.lists(st.binary(max_size=1600), max_size=10))
@@ -284,3 +284,45 @@ def test_tshark_decodes_the_ethernet_capture(tmp_path: Path) -> None:
     assert len(out) == 6
     assert not [line for line in out if "malformed" in line]
     assert sum("dhcp" in line for line in out) == 4 and sum("arp" in line for line in out) == 2
+
+
+def test_stopping_the_front_ends_terminates_ppp_politely() -> None:
+    """At shutdown every PPP session gets LCP Terminate-Request before its connection
+    closes (Flycast sees no carrier loss over DCNet)."""
+    import random
+
+    from dcsim.dcnet.frontends import DcnetFrontEnds
+    from dcsim.dcnet.settings import DcnetSettings
+    from dcsim.ppp.auth import Login
+    from dcsim.ppp.hdlc import Deframer
+    from dcsim.ppp.link import PppLink, client_config
+
+    clock = task.Clock()
+    internet = build_internet(clock, Settings(), None)
+    front = DcnetFrontEnds(clock, internet.nas, PppSettings(), DcnetSettings())
+    session = front.ppp.buildProtocol(None)
+    transport = StringTransport()
+    session.makeConnection(transport)
+    client = PppLink(client_config(Login("flycast1", "password")), 0.0, rng=random.Random(1))
+    for _ in range(20):
+        out = client.data_to_send()
+        if out:
+            session.dataReceived(out)
+        back = transport.value()
+        transport.clear()
+        if back:
+            client.receive_data(back, 0.0)
+        if not out and not back:
+            break
+    assert session.port is not None
+    done = front.stop()
+    terminate = Deframer().feed(transport.value())
+    assert terminate and terminate[-1][:5] == b"\xff\x03\xc0\x21\x05"  # Terminate-Request
+    assert not transport.disconnecting
+    client.receive_data(transport.value(), clock.seconds())
+    session.dataReceived(client.data_to_send())  # the console's Terminate-Ack
+    assert transport.disconnecting
+    run(clock, 10)
+    assert done.called
+    (report,) = front.ppp.reports
+    assert report.reason.name == "CLOSED"

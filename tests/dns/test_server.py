@@ -112,7 +112,7 @@ def test_the_cache_is_bounded():
     c = DnsController(Authority(zones(zone(EXAMPLE))), cache_entries=3)
     for i in range(10):
         c.answer_udp(wire(f"n{i}.example."), "192.0.2.1")
-    assert all(len(cache) <= 3 for cache in c._caches.values())
+    assert all(len(cache) <= 3 for cache in c.caches.values())
 
 
 # --- UDP edge --------------------------------------------------------------------------

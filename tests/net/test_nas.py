@@ -10,7 +10,8 @@ from twisted.internet import protocol, task
 
 from dcsim.net.clock import run
 from dcsim.net.network import Network
-from dcsim.net.wire import IcmpRepr, IcmpType, Ipv4Repr, UdpRepr, UnreachableCode, ipv4
+from dcsim.net.wire import IcmpRepr, IcmpType, Ipv4Repr, TcpRepr, UdpRepr, UnreachableCode, ipv4
+from dcsim.net.wire.tcp import SYN
 from dcsim.pcap import LinkType, PcapWriter
 
 CONSOLE = IPv4Address("198.51.100.130")
@@ -106,3 +107,55 @@ def test_the_pcap_tap_records_both_directions():
     port.send(udp(CONSOLE, RESOLVER, 1024, 53, b"q"))
     run(clock, 1)
     assert port.pcap.packets == 2
+
+
+def test_the_nas_clamps_the_mss_of_subscribers_syns():
+    clock = task.Clock()
+    net = Network(clock)
+    nas = net.add_nas("nas", NAS, "198.51.100.128/25", mss_clamp=1412)
+    server = net.add_host("server")
+    net.link(nas, server, "192.0.2.1/24", "192.0.2.20/24")
+    net.build_routes()
+    server.listenTCP(80, protocol.Factory.forProtocol(protocol.Protocol))
+    port = nas.attach_subscriber(CONSOLE, mtu=1500, deliver=lambda d: None, name="dc")
+    dst = IPv4Address("192.0.2.20")
+    syn = TcpRepr(1024, 80, 1, 0, SYN, 8192, mss=1460).emit(CONSOLE, dst)
+    port.send(Ipv4Repr(CONSOLE, dst, 6).emit(syn))
+    run(clock, 1)
+    [conn] = server.tcp_connections()
+    assert conn.core.peer_mss == 1412
+
+
+def test_tcp_over_a_33600_bit_modem_link_runs_at_modem_speed():
+    clock = task.Clock()
+    net = Network(clock)
+    console = net.add_host("console")
+    nas = net.add_router("nas")
+    server = net.add_host("server")
+    net.link(
+        console,
+        nas,
+        "198.51.100.130/25",
+        "198.51.100.129/25",
+        mtu=576,
+        latency=0.1,
+        bandwidth=33_600,
+        queue_limit=20,
+    )
+    net.link(nas, server, "192.0.2.1/24", "192.0.2.20/24", latency=0.01)
+    net.build_routes()
+    got = bytearray()
+
+    class Sink(protocol.Protocol):
+        def dataReceived(self, data):
+            got.extend(data)
+
+    class Send(protocol.Protocol):
+        def connectionMade(self):
+            self.transport.write(bytes(100_000))
+
+    server.listenTCP(80, protocol.Factory.forProtocol(Send))
+    console.connectTCP("192.0.2.20", 80, protocol.ClientFactory.forProtocol(Sink))
+    run(clock, 60, until=lambda: len(got) == 100_000)
+    # 100 kB of payload in 536-byte segments is 107 kB on the wire: 25.5 s at 4,200 B/s.
+    assert 25 < clock.seconds() < 32

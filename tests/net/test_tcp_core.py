@@ -232,3 +232,18 @@ def test_arbitrary_segments_never_break_the_state_machine(segments):
         assert len(sock._ooo) <= 65535
         due = sock.poll_at()
         assert due is None or due > now or due == 0.0 or sock.dispatch(now) is not None
+
+
+def test_an_old_duplicate_still_delivers_its_ack_and_bare_acks_use_snd_max():
+    sock = established()
+    sock.send(bytes(2920))
+    sock.dispatch(0.2)  # two segments out
+    sock.dispatch(1.2)  # timeout: back to snd_una, one segment resent
+    assert sock.snd_nxt == ISS + 1 + 1460 and sock.snd_max == ISS + 1 + 2920
+    sock.process(1.3, seg(ACK, IRS + 1, ISS + 1, b"x" * 10))
+    assert sock.dispatch(1.3) == []
+    [ack] = sock.dispatch(1.5)  # the delayed ACK
+    assert ack.seq == ISS + 1 + 2920  # snd_max, not the retransmission's snd_nxt
+    # The peer's retransmission of data we already have, acknowledging everything we sent:
+    sock.process(1.6, seg(ACK, IRS + 1, ISS + 1 + 2920, b"x" * 10))
+    assert sock.snd_una == ISS + 1 + 2920 and sock.send_queued == 0

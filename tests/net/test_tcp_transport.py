@@ -283,3 +283,58 @@ def test_the_backlog_limits_half_open_connections_and_frees_on_failure():
     assert len(listener.pending) == 2 and b.drops["listen queue full"] == 1
     run(clock, 600)  # SYN-ACK retransmissions give up: the slots are free again
     assert listener.pending == set()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_concurrent_echo_sessions_survive_random_paths(seed):
+    """Seeded variety: latency, loss both ways, MTU, bandwidth and queue limits. Seed 1
+    once deadlocked two ends that both retransmitted while ignoring each other's ACKs."""
+    rng = random.Random(seed)
+    clock = task.Clock()
+    net = Network(clock, seed=seed)
+    a, r, b = net.add_host("a"), net.add_router("r"), net.add_host("b")
+    net.link(
+        a,
+        r,
+        "10.0.0.2/24",
+        "10.0.0.1/24",
+        latency=rng.choice([0, 0.01, 0.2]),
+        loss=rng.choice([0, 0.02, 0.1]),
+    )
+    net.link(
+        r,
+        b,
+        "10.0.1.1/24",
+        "10.0.1.2/24",
+        latency=rng.choice([0, 0.05]),
+        mtu=rng.choice([576, 1006, 1500]),
+        bandwidth=rng.choice([None, 33600, 1e6]),
+        queue_limit=rng.choice([5, 100]),
+        loss=rng.choice([0, 0.05]),
+    )
+    net.build_routes()
+    b.listenTCP(7, protocol.Factory.forProtocol(Echo))
+    results = {}
+
+    class Client(protocol.Protocol):
+        def __init__(self, i, payload):
+            self.i, self.payload, self.got = i, payload, bytearray()
+
+        def connectionMade(self):
+            self.transport.write(self.payload)
+
+        def dataReceived(self, data):
+            self.got += data
+            if len(self.got) >= len(self.payload):
+                results[self.i] = bytes(self.got) == self.payload
+                self.transport.loseConnection()
+
+    sessions = rng.randint(1, 6)
+    for i in range(sessions):
+        payload = rng.randbytes(rng.randint(1, 200_000))
+        factory = protocol.ClientFactory.forProtocol(lambda i=i, p=payload: Client(i, p))
+        a.connectTCP("10.0.1.2", 7, factory, timeout=None)
+    assert run(clock, 7200, until=lambda: len(results) == sessions)
+    assert all(results.values())
+    run(clock, 300)  # TIME-WAIT over: nothing left behind
+    assert a.tcp_connections() == [] and b.tcp_connections() == []

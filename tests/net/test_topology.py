@@ -187,3 +187,29 @@ def test_every_link_captures_pcap_that_tshark_decodes_cleanly(tmp_path):
         timeout=60,
     ).stdout.splitlines()
     assert len(frags) == 2  # 3028 bytes in 1500-byte fragments, reassembled by tshark
+
+
+def test_a_gateway_allowlist_is_checked_but_inert_without_the_real_reactor():
+    text = REVIVAL.read_text().replace(
+        '# allow = ["tcp:127.0.0.1:9100"]', 'allow = ["tcp:127.0.0.1:9100"]'
+    )
+    topology = loads_topology(text)
+    assert topology.nodes["gateway"].allow[0].port == 9100
+    net = build(topology, task.Clock())
+    assert net.gateway.allow == frozenset()
+
+
+def test_dcsim_net_check_and_show(tmp_path, capsys):
+    from dcsim.cli import main
+
+    topology = tmp_path / "t.toml"
+    topology.write_text(REVIVAL.read_text().replace("# allow =", "allow ="))
+    assert main(["net", "check", str(topology)]) == 0
+    assert capsys.readouterr().out.endswith("ok, 9 nodes, 8 links, 0 interface policies\n")
+    assert main(["net", "show", str(topology), "--routes"]) == 0
+    out = capsys.readouterr().out
+    assert "gateway          gateway  100.64.0.1 100.64.0.3" in out
+    assert "0.0.0.0/0 via 198.51.100.5 dev to-core metric 102" in out
+    topology.write_text("[nodes.a]\nkind = 'nas'\n")
+    assert main(["net", "check", str(topology)]) == 2
+    assert capsys.readouterr().err == f"dcsim: {topology}: nodes.a: a nas needs address and pool\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from ipaddress import IPv4Address
 
 import pytest
@@ -292,9 +291,3 @@ def test_discard_request_and_identification_are_accepted_quietly() -> None:
         pair.server.receive_data(control(Protocol.LCP, code, 5, bytes(4) + b"hi"), pair.now)
     assert pair.server.data_to_send() == b""
     assert pair.server.lcp.state is State.OPENED
-
-
-def test_client_options_with_replace() -> None:
-    # the config objects are plain frozen dataclasses: variants are one replace() away
-    config = replace(nas_config(), idle_timeout=5.0)
-    assert config.idle_timeout == 5.0

@@ -218,3 +218,40 @@ def test_over_a_real_tcp_socket() -> None:
     assert "error" not in results, results.get("error")
     assert results["udp"] == str(LOGIN_SERVER)
     assert results["tcp"] == "192.0.2.10"
+
+
+def test_sessions_are_filed_in_the_status_registry() -> None:
+    from dcsim.status.registry import SessionKind, SessionRegistry, State
+
+    clock = task.Clock()
+    internet = build_internet(clock, Settings(), None)
+    nas = internet.nas
+    registry = SessionRegistry(clock.seconds)
+    states: list[State] = []
+    registry.subscribe(lambda e: states.append(e.session.state) if hasattr(e, "session") else None)
+    server = AccessServer(
+        clock,
+        nas,
+        PppSettings().link_config(nas.address),
+        AddressPool(nas.pool, exclude=[nas.address]),
+        registry=registry,
+    )
+    factory = console(internet, Login("flycast1", "password"))
+    session, pump = connect_virtually(clock, server, factory)
+    stop = pumping(clock, pump)
+    result_of(factory.up, clock)
+    (live,) = registry.live()
+    assert live.kind is SessionKind.DCNET_PPP and live.state is State.ONLINE
+    assert live.address == "198.51.100.129" and live.received > 0 and live.sent > 0
+    session.hang_up()
+    run(clock, 10)
+    stop()
+    assert [s for s in dict.fromkeys(states)] == [
+        State.LCP,
+        State.AUTH,
+        State.IPCP,
+        State.ONLINE,
+        State.ENDED,
+    ]
+    (ended,) = registry.snapshot().history
+    assert ended.cause is None and "the peer ended the link" in ended.reason

@@ -36,6 +36,7 @@ from dcsim.net.wire.base import WireError
 from dcsim.net.wire.ipv4 import Ipv4Repr, Ipv4View
 from dcsim.net.wire.udp import UdpRepr
 from dcsim.pcap import Direction
+from dcsim.ppp.link import DatagramReceived, Discarded, FrameSeen, LinkEnded
 from dcsim.ppp.pool import AddressPool
 
 PROLOG = b"DCNET\x01"
@@ -106,32 +107,7 @@ class Online:
     dhcp: bool  # False: the console came with its own (static) address
 
 
-@dataclass(frozen=True, slots=True)
-class DatagramOut:
-    """An IPv4 datagram from the console for the network."""
-
-    datagram: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class FrameSeen:
-    direction: Direction
-    frame: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Discarded:
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class BbaEnded:
-    reason: BbaEnd
-    cause: Cause | None
-    detail: str = ""
-
-
-BbaEvent = Online | DatagramOut | FrameSeen | Discarded | BbaEnded
+BbaEvent = Online | DatagramReceived | FrameSeen | Discarded | LinkEnded
 
 
 @dataclass(frozen=True)
@@ -279,7 +255,7 @@ class BbaSession:
         if header.src != self.address:
             self._events.append(Discarded(f"IPv4 from {header.src}, not {self.address}"))
             return
-        self._events.append(DatagramOut(datagram))
+        self._events.append(DatagramReceived(datagram))
 
     @staticmethod
     def _is_dhcp(view: Ipv4View) -> bool:
@@ -359,4 +335,4 @@ class BbaSession:
         self._prolog_at = None
         if self.address is not None:
             self.pool.release(self.address)
-        self._events.append(BbaEnded(reason, _CAUSES[reason], detail))
+        self._events.append(LinkEnded(reason, _CAUSES[reason], detail))

@@ -13,7 +13,7 @@ import dataclasses
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
-from dcsim.address import Listen
+from dcsim.address import listen_argument
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import build_internet
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             flag,
             dest=dest,
             action="append",
-            type=_listen,
+            type=listen_argument,
             metavar="ADDRESS",
             help=f"e.g. {example}",
         )
@@ -51,13 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--pcap", metavar="DIR", help="write one capture per session into DIR ([ppp] capture_dir)"
     )
     parser.set_defaults(run=run)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        return Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
 
 def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:

@@ -61,10 +61,6 @@ class EthernetFrame:
     def pack(self) -> bytes:
         return HEADER.pack(self.dst, self.src, self.ethertype) + self.payload
 
-    @property
-    def is_multicast(self) -> bool:
-        return bool(self.dst[0] & 1)
-
 
 class ArpOperation(IntEnum):
     REQUEST = 1

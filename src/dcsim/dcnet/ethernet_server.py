@@ -10,18 +10,11 @@ from typing import Any
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from dcsim.dcnet.bba import (
-    BbaConfig,
-    BbaEnded,
-    BbaSession,
-    DatagramOut,
-    Discarded,
-    FrameSeen,
-    Online,
-)
+from dcsim.dcnet.bba import BbaConfig, BbaSession, Online
 from dcsim.pcap import LinkType
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
+from dcsim.status.registry import SessionKind, SessionRegistry
 
 log = Logger()
 
@@ -30,6 +23,7 @@ class EthernetServer(SubscriberServer):
     """The broadband adapter's access network: ARP, DHCP and IP to the NAS."""
 
     linktype = LinkType.ETHERNET
+    kind = SessionKind.DCNET_ETHERNET
 
     def __init__(
         self,
@@ -41,8 +35,11 @@ class EthernetServer(SubscriberServer):
         name: str = "bba",
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
     ) -> None:
-        super().__init__(reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed)
+        super().__init__(
+            reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed, registry=registry
+        )
         self.config = replace(config, trace=True) if capture_dir is not None else config
 
     def make_core(self, now: float, rng: random.Random) -> BbaSession:
@@ -53,12 +50,8 @@ class EthernetServer(SubscriberServer):
 
 
 class EthernetSession(SubscriberSession):
-    def handle(self, event: Any) -> None:
-        if isinstance(event, DatagramOut):
-            self.to_network(event.datagram)
-        elif isinstance(event, FrameSeen):
-            self.capture(event.direction, event.frame)
-        elif isinstance(event, Online):
+    def handle_event(self, event: Any) -> None:
+        if isinstance(event, Online):
             self.attach(event.address, event.mtu)
             core = self.core
             if isinstance(core, BbaSession) and core.dhcp.asked:
@@ -69,7 +62,3 @@ class EthernetSession(SubscriberSession):
                 address=event.address,
                 how="DHCP" if event.dhcp else "static address",
             )
-        elif isinstance(event, Discarded):
-            log.debug("{session}: dropped: {why}", session=self.name, why=event.reason)
-        elif isinstance(event, BbaEnded):
-            self.finish(event.reason, event.cause, event.detail)

@@ -24,6 +24,7 @@ from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.server import AccessServer
 from dcsim.ppp.session import SubscriberServer
 from dcsim.ppp.settings import PppSettings
+from dcsim.status.registry import SessionRegistry
 
 log = Logger()
 
@@ -51,6 +52,7 @@ class DcnetFrontEnds:
         pool: AddressPool | None = None,
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
     ) -> None:
         self.reactor = reactor
         self.settings = dcnet
@@ -65,6 +67,7 @@ class DcnetFrontEnds:
             name="dcnet-ppp",
             capture_dir=captures,
             seed=seed,
+            registry=registry,
         )
         # dcnet-ap's options.psmash: +pap -chap, lcp-echo-interval 0 (flycast.md §8)
         self.ppp_7656 = AccessServer(
@@ -75,6 +78,7 @@ class DcnetFrontEnds:
             name="dcnet-7656",
             capture_dir=captures,
             seed=seed,
+            registry=registry,
         )
         bba = BbaConfig(
             router=nas.address,
@@ -82,7 +86,14 @@ class DcnetFrontEnds:
             dns=tuple(ppp.dns),
         )
         self.ethernet = EthernetServer(
-            reactor, nas, bba, self.pool, name="dcnet-bba", capture_dir=captures, seed=seed
+            reactor,
+            nas,
+            bba,
+            self.pool,
+            name="dcnet-bba",
+            capture_dir=captures,
+            seed=seed,
+            registry=registry,
         )
         self.probe = ProbeProtocol(dcnet.access_points)
         self.listening: list[Listening] = []

@@ -2,17 +2,98 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dcsim.address import Listen
 from dcsim.config import setting
 from dcsim.dns import names
-from dcsim.dns.authority import DEFAULT_EDNS_PAYLOAD, EdnsPolicy, ForeignNames, Policy, Revival
-from dcsim.dns.server import TcpLimits
-from dcsim.dns.zone import load_hints
+from dcsim.dns.authority import (
+    DEFAULT_EDNS_PAYLOAD,
+    Authority,
+    EdnsPolicy,
+    ForeignNames,
+    Policy,
+    Revival,
+)
+from dcsim.dns.recursive import RecursiveResolver, ResolverConfig
+from dcsim.dns.server import DnsController, TcpLimits
+from dcsim.dns.stub import KOS_TIMEOUT, KOS_TRIES, StubConfig
+from dcsim.dns.zone import Zones, load_hints
+
+
+@dataclass(frozen=True)
+class StubSettings:
+    """The Dreamcast's resolver (the virtual Dreamcast uses these)."""
+
+    tries: int = setting(
+        KOS_TRIES,
+        "Queries per server before the next. The official Dreamcast stack's value is\n"
+        "unknown (failure2006.md §3); the default is KallistiOS's.",
+        min=1,
+        max=20,
+    )
+    timeout: float = setting(
+        KOS_TIMEOUT,
+        "Seconds to wait for each query. Unknown for the official stack; KallistiOS's.",
+        min=0.01,
+        max=60,
+    )
+
+    def config(self, servers: Sequence[str]) -> StubConfig:
+        return StubConfig(tuple(servers), self.tries, self.timeout)
+
+
+@dataclass(frozen=True)
+class ResolverSettings:
+    """The ISP's recursive resolver on the virtual internet (never on real sockets)."""
+
+    root_hints: Path = setting(
+        Path("configs/zones/2006/root.hints"), "Where iteration starts (named.root format)."
+    )
+    forwarders: list[IPv4Address] = setting(
+        default_factory=list, doc="If set, ask these servers (RD=1) instead of iterating."
+    )
+    clients: list[IPv4Network] = setting(
+        default_factory=lambda: [IPv4Network("198.51.100.0/24")],
+        doc="Networks the resolver answers; everyone else gets REFUSED for outside names.",
+    )
+    timeout: float = setting(2.0, "Seconds to wait for each upstream query.", min=0.01, max=60)
+    tries: int = setting(2, "Rounds over a zone's servers before giving up.", min=1, max=10)
+    upstream: Literal["udp", "tcp-first", "tcp-only"] = setting(
+        "udp", "udp: UDP, TCP after TC; tcp-first: TCP, then UDP; tcp-only: TCP alone."
+    )
+    tcp_fallback: bool = setting(True, "Ask again over TCP when a UDP reply is truncated.")
+    edns: bool = setting(True, "Send EDNS (BIND 9 did by default in 2006).")
+    edns_payload: int = setting(4096, "The EDNS payload size sent.", min=512, max=65535)
+    edns_timeout_fallback: bool = setting(
+        True, "After a timeout with EDNS, try the server once more without it."
+    )
+
+    def config(self) -> ResolverConfig:
+        """The resolver's configuration (reads the root hints file)."""
+        hints = load_hints(self.root_hints) if not self.forwarders else ()
+        return ResolverConfig(
+            root_hints=hints,
+            forwarders=tuple(str(a) for a in self.forwarders),
+            timeout=self.timeout,
+            tries=self.tries,
+            upstream=self.upstream,
+            tcp_fallback=self.tcp_fallback,
+            edns=self.edns,
+            edns_payload=self.edns_payload,
+            edns_timeout_fallback=self.edns_timeout_fallback,
+        )
+
+    def controller(self, reactor: Any, rng: random.Random) -> DnsController:
+        """A DNS service that recurses for :attr:`clients` only, on *reactor* (a virtual
+        host): hand it to :class:`~dcsim.dns.server.DnsServer`."""
+        resolver = RecursiveResolver(reactor, self.config(), rng)
+        return DnsController(Authority(Zones()), resolver, self.clients)
 
 
 @dataclass(frozen=True)
@@ -83,6 +164,17 @@ class DnsSettings:
     tcp_max_per_client: int = setting(
         10, "Open TCP connections at most from one address.", min=1, max=100000
     )
+    tcp_max_queries: int = setting(
+        1000,
+        "Queries one TCP connection may carry before the server closes it (RFC 7766 §6.2.3).",
+        min=1,
+        max=2**31 - 1,
+    )
+    resolver: ResolverSettings = setting(
+        default_factory=ResolverSettings,
+        doc="The ISP's recursive resolver (virtual internet only: never an open resolver).",
+    )
+    stub: StubSettings = setting(default_factory=StubSettings, doc="The Dreamcast's resolver.")
 
     def __post_init__(self) -> None:
         for suffix in self.revival_suffixes:
@@ -118,4 +210,5 @@ class DnsSettings:
             idle_timeout=self.tcp_idle_timeout,
             max_connections=self.tcp_max_connections,
             max_per_client=self.tcp_max_per_client,
+            max_queries=self.tcp_max_queries,
         )

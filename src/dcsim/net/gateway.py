@@ -48,12 +48,14 @@ class _Flow:
 
 
 class Gateway:
-    """Relay allowed flows arriving at *host* to real sockets through *reactor*."""
+    """Relay allowed flows arriving at *host* to real sockets through *reactor* (None in a
+    simulation without real sockets: then *allow* must be empty and everything is refused).
+    """
 
     def __init__(
         self,
         host: VirtualHost,
-        reactor: Any,
+        reactor: Any | None,
         allow: Iterable[Listen] = (),
         *,
         connect_timeout: float = 10.0,
@@ -155,8 +157,11 @@ class Gateway:
                 return True
             relay = _UdpRelay(self, flow)
             self._udp[flow] = relay
-            relay.port = self.reactor.listenUDP(0, relay, interface="")
-            relay.transport.connect(*self.real_destination(flow.dst, flow.dport))
+            real_host, real_port = self.real_destination(flow.dst, flow.dport)
+            # A loopback destination gets a loopback socket: nothing is opened to the LAN.
+            interface = LOCALHOST if real_host.startswith("127.") else ""
+            relay.port = self.reactor.listenUDP(0, relay, interface=interface)
+            relay.transport.connect(real_host, real_port)
         relay.to_real(udp.payload)
         return True
 

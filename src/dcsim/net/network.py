@@ -20,7 +20,7 @@ import random
 from collections import deque
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -29,6 +29,12 @@ from dcsim.net.node import Interface, Node
 from dcsim.net.routing import Route
 from dcsim.net.tcp import TcpConfig
 from dcsim.pcap import LinkType, PcapWriter
+
+if TYPE_CHECKING:
+    from dcsim.address import Listen
+    from dcsim.net.gateway import Gateway
+    from dcsim.net.host import VirtualHost
+    from dcsim.net.router import Nas, Router
 
 N = TypeVar("N", bound=Node)
 
@@ -52,7 +58,7 @@ class Network:
         self.links: dict[str, Link] = {}
         self.announced: dict[str, list[IPv4Network]] = {}
         self.default_node: Node | None = None
-        self.gateway = None
+        self.gateway: Gateway | None = None
         self._captures: list[PcapWriter] = []
 
     def rng(self, purpose: str) -> random.Random:
@@ -67,17 +73,19 @@ class Network:
         self.nodes[node.name] = node
         return node
 
-    def add_host(self, name: str, *, tcp: TcpConfig | None = None):  # -> VirtualHost
+    def add_host(self, name: str, *, tcp: TcpConfig | None = None) -> VirtualHost:
         from dcsim.net.host import VirtualHost
 
         return self.add(VirtualHost(self.clock, name, rng=self.rng(f"node:{name}"), tcp=tcp))
 
-    def add_router(self, name: str, *, tcp: TcpConfig | None = None):  # -> Router
+    def add_router(self, name: str, *, tcp: TcpConfig | None = None) -> Router:
         from dcsim.net.router import Router
 
         return self.add(Router(self.clock, name, rng=self.rng(f"node:{name}"), tcp=tcp))
 
-    def add_nas(self, name: str, address: IPv4Address | str, pool: IPv4Network | str, **kw):
+    def add_nas(
+        self, name: str, address: IPv4Address | str, pool: IPv4Network | str, **kw: Any
+    ) -> Nas:
         """An access router whose subscribers get addresses from *pool*."""
         from dcsim.net.router import Nas
 
@@ -94,7 +102,13 @@ class Network:
         self.announce(nas, nas.pool)
         return nas
 
-    def add_gateway(self, name: str, address: IPv4Address | str, reactor=None, allow=()):
+    def add_gateway(
+        self,
+        name: str,
+        address: IPv4Address | str,
+        reactor: Any = None,
+        allow: tuple[Listen, ...] = (),
+    ) -> VirtualHost:
         """The gateway to real sockets (see ``dcsim.net.gateway``), the default route."""
         from dcsim.net.gateway import Gateway
 

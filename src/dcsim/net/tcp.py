@@ -316,12 +316,15 @@ class TcpSocket:
             window = 0
         # RFC 9293 3.10.7.4 first: is the segment acceptable?
         if not _acceptable(seq, seg_len, self.rcv_nxt, window):
-            if not flags & RST:
-                self._ack_now = True
-            if not (window == 0 and seq == self.rcv_nxt and flags & ACK):
+            if flags & RST:
                 return
-            # A closed window still takes ACKs (RFC 9293 3.10.7.4): keep only those.
-            self._process_ack(now, seg, seq)
+            self._ack_now = True
+            # A closed window still takes ACKs (RFC 9293 3.10.7.4), and so does an old
+            # duplicate (as BSD does): its ACK field may be news even if its data is not,
+            # and ignoring it can deadlock two ends that both retransmit.
+            old = seq + seg_len <= self.rcv_nxt
+            if flags & ACK and not flags & SYN and (old or (window == 0 and seq == self.rcv_nxt)):
+                self._process_ack(now, seg, seq)
             return
         if flags & RST:
             # RFC 5961 3.2: exact match resets, anything else in window is challenged.
@@ -629,7 +632,9 @@ class TcpSocket:
             self._send_data(now, out)
         self._retransmit_one = False
         if self._ack_now:
-            out.append(self._segment(self.snd_nxt, ACK, b""))
+            # A bare ACK carries the next new sequence number, not that of a segment being
+            # retransmitted (BSD's rule): the peer may hold data beyond snd_nxt already.
+            out.append(self._segment(self.snd_max, ACK, b""))
         elif self._unacked_segments and self.delack_at is None:
             self.delack_at = now + self.config.delayed_ack
         return out

@@ -336,10 +336,9 @@ def build(
         elif spec.kind == "gateway":
             if not spec.addresses:
                 raise ConfigError("topology", f"nodes.{name}.addresses", "a gateway needs one")
-            allowed = (*spec.allow, *allow)
-            node = net.add_gateway(
-                name, spec.addresses[0], real_reactor if allowed else None, allowed
-            )
+            # Without the real reactor (a task.Clock simulation) nothing can be relayed.
+            allowed = (*spec.allow, *allow) if real_reactor is not None else ()
+            node = net.add_gateway(name, spec.addresses[0], real_reactor, allowed)
             node.tcp_config = tcp
         else:
             node = net.add_host(name, tcp=tcp)

@@ -14,8 +14,7 @@ import random
 from ipaddress import IPv4Interface
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall
-from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 
 from dcsim.net.host import VirtualHost
@@ -30,75 +29,31 @@ from dcsim.ppp.link import (
     NetworkUp,
     PppLink,
 )
+from dcsim.ppp.session import CoreProtocol
 
 INTERFACE = "ppp0"
 
 
-class PppClientSession(Protocol):
+class PppClientSession(CoreProtocol):
     """Dial-up from the console's side. ``up`` fires with :class:`NetworkUp` when the
     console is online, ``ended`` with :class:`LinkEnded` when the call is over; ``events``
-    keeps every event for inspection."""
+    keeps every event but datagrams, for inspection."""
 
     def __init__(self, host: VirtualHost, config: LinkConfig, rng: random.Random) -> None:
         self.host = host
         self.clock = host  # a VirtualHost is the simulation's IReactorTime
         self.config = config
         self.rng = rng
-        self.link: PppLink | None = None
         self.interface: Interface | None = None
         self.up: Deferred[NetworkUp] = Deferred()
         self.ended: Deferred[LinkEnded] = Deferred()
         self.events: list[LinkEvent] = []
         self.auth: AuthDone | None = None
-        self._timer: IDelayedCall | None = None
 
-    def connectionMade(self) -> None:
-        self.link = PppLink(self.config, self.clock.seconds(), rng=self.rng)
-        self._pump()
+    def make_core(self, now: float) -> PppLink:
+        return PppLink(self.config, now, rng=self.rng)
 
-    def dataReceived(self, data: bytes) -> None:
-        if self.link is not None:
-            self.link.receive_data(data, self.clock.seconds())
-            self._pump()
-
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        if self.link is not None and not self.link.ended:
-            self.link.receive_data(b"", self.clock.seconds())
-            self._pump()
-
-    def hang_up(self) -> None:
-        """End the call politely: LCP Terminate-Request, then the connection closes."""
-        if self.link is not None and not self.link.ended:
-            self.link.close(self.clock.seconds())
-            self._pump()
-
-    def _pump(self) -> None:
-        link = self.link
-        assert link is not None
-        out = link.data_to_send()
-        if out and self.transport is not None:
-            self.transport.write(out)
-        for event in link.events():
-            self._handle(event)
-        deadline = link.deadline()
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        if deadline is not None:
-            delay = max(0.0, deadline - self.clock.seconds())
-            self._timer = self.clock.callLater(delay, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        if self.link is not None:
-            self.link.handle_timer(self.clock.seconds())
-            self._pump()
-
-    def _send(self, datagram: bytes) -> None:
-        if self.link is not None and self.link.send_datagram(datagram, self.clock.seconds()):
-            self._pump()
-
-    def _handle(self, event: LinkEvent) -> None:
+    def handle(self, event: LinkEvent) -> None:
         if isinstance(event, DatagramReceived):
             if self.interface is not None:
                 self.interface.receive(event.datagram)
@@ -108,7 +63,7 @@ class PppClientSession(Protocol):
             self.auth = event
         elif isinstance(event, NetworkUp):
             iface = self.host.add_interface(INTERFACE, IPv4Interface(f"{event.local}/32"))
-            iface.attach_callable(self._send, event.mtu)
+            iface.attach_callable(self.send_datagram, event.mtu)
             self.host.add_route("0.0.0.0/0", iface)
             self.interface = iface
             if not self.up.called:

@@ -133,7 +133,6 @@ class LcpNegotiator:
         self.terms = LcpTerms()
         self.collisions = 0  # Configure-Requests carrying our own Magic-Number
         self.auth_refused = False
-        self.requested: dict[int, Option] = {}  # the peer's last acknowledged options
         self.reset()
 
     def _new_magic(self) -> int:
@@ -290,7 +289,6 @@ class LcpNegotiator:
         t = self.terms
         t.peer_mru, t.send_accm, t.send_pfc, t.send_acfc = DEFAULT_MRU, ALL_CONTROL, False, False
         t.peer_magic, t.peer_demands, t.send_fcs32 = 0, None, False
-        self.requested = {o.type: o for o in options}
         for o in options:
             kind = o.type
             if kind == LcpOption.MRU:
@@ -322,7 +320,6 @@ class LcpLayer(Layer):
         self.echo_at: float | None = None
         self.echoes_outstanding = 0
         self.echo_disabled = False  # the peer Code-Rejected Echo-Request
-        self.collisions_seen = 0
 
     def receive_extended(self, packet: ControlPacket, now: float) -> Input | None:
         code = packet.code

@@ -157,6 +157,8 @@ class NetworkDown:
 
 @dataclass(frozen=True, slots=True)
 class DatagramReceived:
+    """An IPv4 datagram from the console, for the network."""
+
     datagram: bytes
 
 
@@ -177,9 +179,11 @@ class FrameSeen:
 
 @dataclass(frozen=True, slots=True)
 class LinkEnded:
-    """The link is finished: write what is left to send, then close the connection."""
+    """The link is finished: write what is left to send, then close the connection.
 
-    reason: EndReason
+    Shared with DCNet's Ethernet core, whose reasons are ``dcsim.dcnet.bba.BbaEnd``."""
+
+    reason: Enum
     cause: Cause | None
     detail: str = ""
 

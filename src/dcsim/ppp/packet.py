@@ -56,9 +56,6 @@ class ControlPacket:
     def pack(self) -> bytes:
         return HEADER.pack(self.code, self.identifier, HEADER.size + len(self.data)) + self.data
 
-    def __len__(self) -> int:
-        return HEADER.size + len(self.data)
-
 
 @dataclass(frozen=True, slots=True)
 class Option:

@@ -16,7 +16,6 @@ class AddressPool:
         self._free = [
             int(a) for a in network.hosts() if int(a) not in excluded
         ]  # already sorted: a valid heap
-        self._size = len(self._free)
         self._used: set[int] = set()
 
     def allocate(self) -> IPv4Address | None:
@@ -52,7 +51,3 @@ class AddressPool:
     @property
     def in_use(self) -> int:
         return len(self._used)
-
-    @property
-    def size(self) -> int:
-        return self._size

@@ -23,11 +23,7 @@ from dcsim.pcap import LinkType
 from dcsim.ppp.frame import protocol_name
 from dcsim.ppp.link import (
     AuthDone,
-    DatagramReceived,
-    Discarded,
-    FrameSeen,
     LinkConfig,
-    LinkEnded,
     LinkOpened,
     NetworkDown,
     NetworkUp,
@@ -37,6 +33,7 @@ from dcsim.ppp.link import (
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.profile import describe_options
 from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
+from dcsim.status.registry import SessionKind, SessionRegistry, State
 
 log = Logger()
 
@@ -56,8 +53,13 @@ class AccessServer(SubscriberServer):
         name: str = "ppp",
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
+        kind: SessionKind = SessionKind.DCNET_PPP,
     ) -> None:
-        super().__init__(reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed)
+        super().__init__(
+            reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed, registry=registry
+        )
+        self.kind = kind
         self.config = replace(config, trace=True) if capture_dir is not None else config
 
     def make_core(self, now: float, rng: random.Random) -> PppLink:
@@ -70,16 +72,10 @@ class AccessServer(SubscriberServer):
 class PppSession(SubscriberSession):
     """One call: a :class:`PppLink` between a transport and the NAS."""
 
-    def handle(self, event: Any) -> None:
-        if isinstance(event, DatagramReceived):
-            self.to_network(event.datagram)
-        elif isinstance(event, FrameSeen):
-            self.capture(event.direction, event.frame)
-        elif isinstance(event, PeerRequested):
-            protocol, text = (
-                protocol_name(event.protocol),
-                describe_options(event.protocol, event.options),
-            )
+    def handle_event(self, event: Any) -> None:
+        if isinstance(event, PeerRequested):
+            protocol = protocol_name(event.protocol)
+            text = describe_options(event.protocol, event.options)
             self.note_request(protocol, text)
             log.info(
                 "{session}: client asks {protocol} {options}",
@@ -89,9 +85,12 @@ class PppSession(SubscriberSession):
             )
         elif isinstance(event, LinkOpened):
             log.debug("{session}: LCP open: {terms}", session=self.name, terms=event.terms)
+            self.set_state(State.AUTH if event.terms.we_demand else State.IPCP)
         elif isinstance(event, AuthDone):
             outcome = event.outcome
             self.user = outcome.user
+            if outcome.ok:
+                self.set_state(State.IPCP)
             log.info(
                 "{session}: {protocol} login {user!r}: {result}",
                 session=self.name,
@@ -112,7 +111,3 @@ class PppSession(SubscriberSession):
             )
         elif isinstance(event, NetworkDown):
             self.detach()
-        elif isinstance(event, Discarded):
-            log.debug("{session}: dropped: {why}", session=self.name, why=event.reason)
-        elif isinstance(event, LinkEnded):
-            self.finish(event.reason, event.cause, event.detail)

@@ -25,8 +25,10 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from dcsim.causes import Cause
-from dcsim.pcap import Direction, LinkType, PcapWriter
+from dcsim.pcap import LinkType, PcapWriter
+from dcsim.ppp.link import DatagramReceived, Discarded, FrameSeen, LinkEnded
 from dcsim.ppp.pool import AddressPool
+from dcsim.status.registry import SessionHandle, SessionKind, SessionRegistry, State
 
 log = Logger()
 
@@ -83,6 +85,7 @@ class SubscriberServer(Factory):
     from *pool* (shared by every front end on the same NAS)."""
 
     linktype: LinkType = LinkType.RAW
+    kind: SessionKind = SessionKind.DCNET_PPP  # how the status registry files its sessions
     keep_reports = 100
 
     def __init__(
@@ -94,6 +97,7 @@ class SubscriberServer(Factory):
         name: str,
         capture_dir: Path | None = None,
         seed: int | str = 0,
+        registry: SessionRegistry | None = None,
     ) -> None:
         self.reactor = reactor
         self.nas = nas
@@ -101,6 +105,7 @@ class SubscriberServer(Factory):
         self.name = name
         self.capture_dir = capture_dir
         self.seed = seed
+        self.registry = registry
         self.sessions: set[SubscriberSession] = set()
         self.observers: list[Callable[[SessionReport], None]] = []
         self.reports: list[SessionReport] = []  # the most recent ones
@@ -141,38 +146,28 @@ def peer_text(addr: object) -> str:
     return str(addr)
 
 
-class SubscriberSession(Protocol):
-    """A core between a transport and the NAS."""
+class CoreProtocol(Protocol):
+    """The one adapter between a sans-IO core and Twisted: bytes in and out, events to
+    :meth:`handle`, one timer re-armed to the core's deadline."""
 
-    def __init__(self, server: SubscriberServer, name: str, peer: str, rng: random.Random) -> None:
-        self.server = server
-        self.name = name
-        self.peer = peer
-        self.rng = rng
-        self.clock = server.reactor
-        self.core: Core | None = None
-        self.port: Port | None = None
-        self.pcap: PcapWriter | None = None
-        self.report: SessionReport | None = None
-        self.started = 0.0
-        self.address: IPv4Address | None = None
-        self.user: str | None = None
-        self.requested: dict[str, list[str]] = {}
-        self.datagrams_in = 0
-        self.datagrams_out = 0
-        self._timer: IDelayedCall | None = None
+    clock: IReactorTime
+    core: Core | None = None
+    _timer: IDelayedCall | None = None
 
-    # -- Twisted's side -------------------------------------------------------------------
+    def make_core(self, now: float) -> Core:
+        raise NotImplementedError
+
+    def handle(self, event: Any) -> None:
+        raise NotImplementedError
+
+    def can_write(self) -> bool:
+        return self.transport is not None
+
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
 
     def connectionMade(self) -> None:
-        self.started = now = self.clock.seconds()
-        if self.server.capture_dir is not None:
-            directory = self.server.capture_dir.expanduser()
-            directory.mkdir(parents=True, exist_ok=True)
-            self.pcap = PcapWriter.open(directory / f"{self.name}.pcap", self.server.linktype)
-        self.core = self.server.make_core(now, self.rng)
-        self.server.sessions.add(self)
-        log.info("{session}: connection from {peer}", session=self.name, peer=self.peer)
+        self.core = self.make_core(self.clock.seconds())
         self.pump()
 
     def dataReceived(self, data: bytes) -> None:
@@ -184,28 +179,33 @@ class SubscriberSession(Protocol):
         if self.core is not None and not self.core.ended:
             self.core.receive_data(b"", self.clock.seconds())
             self.pump()
-        self._cancel_timer()
+        self.cancel_timer()
 
     def hang_up(self) -> None:
-        """End the session as the server (PPP sends LCP Terminate-Request first)."""
+        """End the link from this side (PPP sends LCP Terminate-Request first)."""
         if self.core is not None and not self.core.ended:
             self.core.close(self.clock.seconds())
             self.pump()
 
-    # -- the core's side ------------------------------------------------------------------
+    def send_datagram(self, datagram: bytes) -> bool:
+        """An IPv4 datagram for the far end of the link."""
+        if self.core is not None and self.core.send_datagram(datagram, self.clock.seconds()):
+            self.pump()
+            return True
+        return False
 
     def pump(self) -> None:
         core = self.core
         if core is None:
             return
         out = core.data_to_send()
-        if out and self.transport is not None and self.report is None:
-            self.transport.write(out)
+        if out and self.can_write():
+            self.write(out)
         for event in core.events():
             self.handle(event)
         deadline = core.deadline()
         if deadline is None:
-            self._cancel_timer()
+            self.cancel_timer()
             return
         delay = max(0.0, deadline - self.clock.seconds())
         if self._timer is not None and self._timer.active():
@@ -213,10 +213,7 @@ class SubscriberSession(Protocol):
         else:
             self._timer = self.clock.callLater(delay, self._on_timer)
 
-    def handle(self, event: Any) -> None:
-        raise NotImplementedError
-
-    def _cancel_timer(self) -> None:
+    def cancel_timer(self) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -227,27 +224,93 @@ class SubscriberSession(Protocol):
             self.core.handle_timer(self.clock.seconds())
             self.pump()
 
+
+class SubscriberSession(CoreProtocol):
+    """A core between a transport and the NAS. Subclasses handle their own events in
+    :meth:`handle_event`; the shared ones (datagrams, frames, drops, the end) are here."""
+
+    def __init__(self, server: SubscriberServer, name: str, peer: str, rng: random.Random) -> None:
+        self.server = server
+        self.name = name
+        self.peer = peer
+        self.rng = rng
+        self.clock = server.reactor
+        self.port: Port | None = None
+        self.pcap: PcapWriter | None = None
+        self.report: SessionReport | None = None
+        self.started = 0.0
+        self.address: IPv4Address | None = None
+        self.user: str | None = None
+        self.requested: dict[str, list[str]] = {}
+        self.datagrams_in = 0
+        self.datagrams_out = 0
+        self.status: SessionHandle | None = None  # in the status registry, if there is one
+
+    def make_core(self, now: float) -> Core:
+        return self.server.make_core(now, self.rng)
+
+    def can_write(self) -> bool:
+        return self.transport is not None and self.report is None
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if self.status is not None:
+            self.status.add_bytes(sent=len(data))
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.status is not None:
+            self.status.add_bytes(received=len(data))
+        super().dataReceived(data)
+
+    def connectionMade(self) -> None:
+        self.started = self.clock.seconds()
+        path = None
+        if self.server.capture_dir is not None:
+            directory = self.server.capture_dir.expanduser()
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"{self.name}.pcap"
+            self.pcap = PcapWriter.open(path, self.server.linktype)
+        if self.server.registry is not None:
+            self.status = self.server.registry.open_session(self.server.kind, self.peer, pcap=path)
+        self.server.sessions.add(self)
+        log.info("{session}: connection from {peer}", session=self.name, peer=self.peer)
+        super().connectionMade()
+
+    def set_state(self, state: State) -> None:
+        if self.status is not None:
+            self.status.set_state(state)
+
+    def handle(self, event: Any) -> None:
+        if isinstance(event, DatagramReceived):
+            self.datagrams_in += 1
+            if self.port is not None:
+                self.port.send(event.datagram)
+        elif isinstance(event, FrameSeen):
+            if self.pcap is not None:
+                if self.server.linktype is LinkType.PPP_WITH_DIR:
+                    self.pcap.write(self.clock.seconds(), event.frame, event.direction)
+                else:
+                    self.pcap.write(self.clock.seconds(), event.frame)
+        elif isinstance(event, Discarded):
+            log.debug("{session}: dropped: {why}", session=self.name, why=event.reason)
+        elif isinstance(event, LinkEnded):
+            self.finish(event.reason, event.cause, event.detail)
+        else:
+            self.handle_event(event)
+
+    def handle_event(self, event: Any) -> None:
+        raise NotImplementedError
+
     def _deliver(self, datagram: bytes) -> None:
         """A datagram from the virtual internet for this console."""
-        if self.core is not None and self.core.send_datagram(datagram, self.clock.seconds()):
+        if self.send_datagram(datagram):
             self.datagrams_out += 1
-            self.pump()
-
-    def to_network(self, datagram: bytes) -> None:
-        self.datagrams_in += 1
-        if self.port is not None:
-            self.port.send(datagram)
-
-    def capture(self, direction: Direction, frame: bytes) -> None:
-        if self.pcap is not None:
-            if self.server.linktype is LinkType.PPP_WITH_DIR:
-                self.pcap.write(self.clock.seconds(), frame, direction)
-            else:
-                self.pcap.write(self.clock.seconds(), frame)
 
     def attach(self, address: IPv4Address, mtu: int) -> None:
         self.detach()
         self.address = address
+        if self.status is not None:
+            self.status.online(str(address))
         self.port = self.server.nas.attach_subscriber(
             address, mtu=mtu, deliver=self._deliver, name=self.name
         )
@@ -265,7 +328,7 @@ class SubscriberSession(Protocol):
     def finish(self, reason: Enum, cause: Cause | None, detail: str = "") -> None:
         """The core is done: detach, report, write what is left and close."""
         self.detach()
-        self._cancel_timer()
+        self.cancel_timer()
         report = SessionReport(
             name=self.name,
             peer=self.peer,
@@ -291,6 +354,8 @@ class SubscriberSession(Protocol):
         if self.pcap is not None:
             self.pcap.close()
             self.pcap = None
+        if self.status is not None:
+            self.status.end(cause, reason.value + (f" ({detail})" if detail else ""))
         assert self.core is not None
         leftover = self.core.data_to_send()
         if leftover and self.transport is not None:
