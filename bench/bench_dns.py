@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.peers import free_port
+
 from bench.report import Report, rate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +113,7 @@ def _measure(
     dnsperf: str, start: Starter, workdir: Path, queries: Path, transport: str
 ) -> tuple[float, float, str]:
     """Queries per second (wall), per server CPU-second, and what the answers were."""
-    port = _free_port()
+    port = free_port()
     with _running(start(workdir, port)) as process:
         _wait_ready(port, process)
         before = _cpu_seconds(process.pid)
@@ -163,19 +165,6 @@ def _cpu_seconds(pid: int) -> float:
         tree |= {p for p, (parent, _) in stats.items() if parent in tree}
     ticks = sum(stats[p][1] for p in tree if p in stats)
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
 
 
 def _wait_ready(port: int, process: subprocess.Popen) -> None:

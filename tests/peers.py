@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -21,3 +22,19 @@ def require_program(name: str, package: str) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(message + " (CI must install every peer: see .ci/run)")
     pytest.skip(message)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port number free for both TCP and UDP on *host* right now (for peers that take a
+    port number rather than binding port 0 themselves)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no port free for both TCP and UDP")

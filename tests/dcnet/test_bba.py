@@ -326,3 +326,21 @@ def test_stopping_the_front_ends_terminates_ppp_politely() -> None:
     assert done.called
     (report,) = front.ppp.reports
     assert report.reason.name == "CLOSED"
+
+
+def test_the_7656_front_end_is_pap_only_without_echoes() -> None:
+    """dcnet-ap's options.psmash (+pap -chap, lcp-echo-interval 0): Power Smash, Pro
+    Yakyuu Team de Asobou Net! and Virtual-On Oratorio Tangram."""
+    from dcsim.dcnet.frontends import DcnetFrontEnds
+    from dcsim.dcnet.settings import DcnetSettings
+    from dcsim.ppp.lcp import AuthProtocol
+
+    clock = task.Clock()
+    internet = build_internet(clock, Settings(), None)
+    ppp = PppSettings(auth=["chap", "pap"], echo_interval=30)
+    front = DcnetFrontEnds(clock, internet.nas, ppp, DcnetSettings())
+    assert front.ppp.config.lcp.authenticate_with == (AuthProtocol.CHAP_MD5, AuthProtocol.PAP)
+    assert front.ppp.config.lcp.echo_interval == 30
+    assert front.ppp_7656.config.lcp.authenticate_with == (AuthProtocol.PAP,)
+    assert front.ppp_7656.config.lcp.echo_interval == 0
+    assert front.ppp.pool is front.ppp_7656.pool is front.ethernet.pool

@@ -21,8 +21,8 @@ import dns.rcode
 import pytest
 
 from tests.dns.helpers import EXAMPLE, ZONES
-from tests.dns.running import Running, dcsim_dns, free_port
-from tests.peers import require_program
+from tests.dns.running import Running, dcsim_dns
+from tests.peers import free_port, require_program
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 

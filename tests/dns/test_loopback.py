@@ -24,7 +24,7 @@ from dcsim.dns.server import DnsController, DnsServer
 from dcsim.dns.stub import DreamcastResolver, StubConfig
 from dcsim.dns.zone import Zones, load_hints
 from tests.dns.helpers import ZONES
-from tests.dns.running import free_port
+from tests.peers import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,8 @@ import struct
 from dataclasses import dataclass
 
 from dnslib import DNSRecord
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet import task
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
@@ -275,3 +277,25 @@ def test_tcp_garbage_gets_formerr_and_a_zero_length_frame_closes():
     assert r.header.id == 7 and r.header.rcode == Rcode.FORMERR
     t.proto.dataReceived(b"\x00\x00")
     assert not t.transport.connected
+
+
+@given(st.lists(st.binary(max_size=300), max_size=20))
+def test_tcp_arbitrary_chunks_never_raise_and_memory_stays_bounded(chunks: list[bytes]):
+    t = tcp_pair()
+    for chunk in chunks:
+        if not t.transport.connected:
+            break
+        t.proto.dataReceived(chunk)
+        assert len(t.proto.core._buffer) <= 2 + 65535
+    for reply in replies(t.transport):
+        assert reply.header.qr == 1
+
+
+@given(st.binary(max_size=600))
+def test_udp_arbitrary_datagrams_get_at_most_one_reply_that_parses(data: bytes):
+    proto = DnsDatagramProtocol(controller())
+    proto.transport = FakeUdp()
+    proto.datagramReceived(data, ("192.0.2.1", 1000))
+    assert len(proto.transport.sent) <= 1
+    for out, _ in proto.transport.sent:
+        assert len(out) <= 1232 and DNSRecord.parse(out).header.qr == 1

@@ -247,3 +247,26 @@ def test_an_old_duplicate_still_delivers_its_ack_and_bare_acks_use_snd_max():
     # The peer's retransmission of data we already have, acknowledging everything we sent:
     sock.process(1.6, seg(ACK, IRS + 1, ISS + 1 + 2920, b"x" * 10))
     assert sock.snd_una == ISS + 1 + 2920 and sock.send_queued == 0
+
+
+def test_after_a_full_close_new_data_is_reset_and_fin_wait_2_times_out():
+    sock = established()
+    sock.close()
+    sock.dispatch(0.2)  # FIN
+    sock.process(0.3, seg(ACK, IRS + 1, ISS + 2))
+    assert sock.state == TcpState.FIN_WAIT_2 and sock.poll_at() == pytest.approx(60.3)
+    sock.dispatch(60.3)  # the peer never closed: an orphan is dropped (Linux's fin_timeout)
+    assert sock.finished
+    talker = established()
+    talker.close()
+    talker.dispatch(0.2)
+    talker.process(0.3, seg(ACK, IRS + 1, ISS + 2, b"late data"))
+    [rst] = talker.dispatch(0.3)
+    assert rst.flags & RST and talker.events() == [
+        Closed(CloseReason.RESET, "data arrived after close")
+    ]
+    half = established()
+    half.close(reading=False)  # loseWriteConnection: still reading
+    half.dispatch(0.2)
+    half.process(0.3, seg(ACK, IRS + 1, ISS + 2, b"more"))
+    assert half.recv() == b"more" and half.state == TcpState.FIN_WAIT_2

@@ -9,6 +9,7 @@ pppd offers (CCP, IPv6CP, VJ), which dcsim must reject or protocol-reject.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,48 @@ def check_session(results: dict[str, str], output: str) -> None:
 
 
 def test_pppd_on_the_raw_ppp_port(image: object, tmp_path: Path) -> None:
-    with dcsim_dcnet(tmp_path, "--ppp", "tcp:127.0.0.1:0") as running:
+    captures = tmp_path / "captures"
+    with dcsim_dcnet(tmp_path, "--ppp", "tcp:127.0.0.1:0", "--pcap", str(captures)) as running:
         run = run_guest(image, running.address("PPP").port)  # type: ignore[arg-type]
     check_session(run.results, run.output)
     log = "".join(running.log)
     assert "PAP login 'flycast1': accepted" in log
     assert "the peer ended the link (LCP Terminate-Request); cause: none" in log
+    assert "client asks LCP ACCM=0x00000000 MAGIC-NUMBER=" in log
+    assert "client asks IPCP IP-COMPRESSION=VJ(max-slot=15,comp-slot=1) IP-ADDRESS=0.0.0.0" in log
+    # the session's capture, with a real peer's frames in it, decodes cleanly
+    tshark = require_program("tshark", "tshark")
+    (capture,) = captures.glob("dcnet-ppp-*.pcap")
+    fields = subprocess.run(
+        [
+            tshark,
+            "-r",
+            str(capture),
+            "-T",
+            "fields",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "_ws.malformed",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
+    assert len(fields) > 20 and not [f for f in fields if "malformed" in f]
+    protocols = " ".join(fields)
+    for name in (
+        "ppp:lcp",
+        "ppp:pap",
+        "ppp:ipcp",
+        "ppp:ccp",
+        "ppp:ipv6cp",
+        "ip:udp:dns",
+        "ip:tcp",
+        "ip:icmp",
+    ):
+        assert name in protocols, name
 
 
 def test_pppd_dialling_through_the_fake_modem(image: object, tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
@@ -18,13 +20,13 @@ from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.config import ConfigError
 from dcsim.dns import names
 from dcsim.dns.authority import Authority
-from dcsim.dns.server import DnsController, DnsServer
 from dcsim.dns.settings import DnsSettings
-from dcsim.dns.zone import Zones
 from dcsim.dns.zonefile import ZoneFileError
 from dcsim.settings import Settings
 
 log = Logger()
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,49 +59,50 @@ def _listen(text: str) -> Listen:
         raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
 
-def load(settings: DnsSettings) -> Authority:
-    """Zones and policy from *settings*; a problem is a :class:`UsageError`."""
-    try:
-        return Authority(Zones.load(settings.zones), settings.policy())
-    except ZoneFileError as e:
-        raise UsageError(str(e)) from None
-    except ValueError as e:
-        raise ConfigError("settings", "dns", str(e)) from None
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     dns: DnsSettings = settings.dns
     if args.zones is not None:
         dns = dataclasses.replace(dns, zones=args.zones)
     if args.listen:
         dns = dataclasses.replace(dns, listen=args.listen)
-    authority = load(dns)
+    source = str(args.config or "settings")
     if args.check:
-        for zone in authority.zones:
+        for zone in load(dns, source).zones:
             print(f"{names.to_text(zone.origin)}\t{len(zone.nodes)} names\t{zone.source}")
         return EXIT_OK
     from twisted.internet import reactor  # the real reactor, only at this edge
 
-    server = DnsServer(reactor, DnsController(authority), dns.tcp_limits())
-    serving = []
-    for address in dns.listen:
-        if address.transport == "tcp" and dns.transport == "udp":
-            log.info("not listening on {address}: transport = udp", address=address)
-            continue
-        try:
-            port = server.listen(address)
-        except CannotListenError as e:
-            raise Failed(f"cannot listen on {address}: {e.socketError}") from None
-        serving.append(dataclasses.replace(address, port=port.getHost().port))
+    try:
+        server = _checked(lambda: dns.serve(reactor), source)
+    except CannotListenError as e:
+        raise Failed(f"cannot listen on {e.interface}:{e.port}: {e.socketError}") from None
+    serving = [f"{a.transport}:{p.getHost().host}:{p.getHost().port}" for a, p in server.listening]
     if not serving:
         raise UsageError("nothing to listen on: give --listen udp:HOST:PORT")
-    if dns.transport == "udp" and dns.tcp_closed == "drop":
-        log.warn("tcp_closed = drop cannot be done on real sockets: the kernel resets")
+    if dns.transport == "udp":
+        log.info("not listening on TCP: transport = udp")
+        if dns.tcp_closed == "drop":
+            log.warn("tcp_closed = drop cannot be done on real sockets: the kernel resets")
     log.info(
         "serving {count} zones from {zones} on {where}",
-        count=len(authority.zones),
+        count=len(server.controller.authority.zones),
         zones=str(dns.zones),
-        where=", ".join(str(a) for a in serving),
+        where=", ".join(serving),
     )
     reactor.run()
     return EXIT_OK
+
+
+def load(dns: DnsSettings, source: str = "settings") -> Authority:
+    """The answerer for *dns*; a zone or settings problem is a one-line usage error."""
+    return _checked(dns.authority, source)
+
+
+def _checked(make: Callable[[], T], source: str) -> T:
+    """*make()*, with a zone file or settings problem turned into a one-line usage error."""
+    try:
+        return make()
+    except ZoneFileError as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise ConfigError(source, "dns", str(e)) from None

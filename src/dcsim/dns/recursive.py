@@ -144,6 +144,16 @@ class _Budget:
         self.left -= 1
 
 
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """One upstream question and the client question's budget it is paid from."""
+
+    name: DNSLabel
+    qtype: int
+    rd: bool
+    budget: _Budget
+
+
 class RecursiveResolver:
     """Resolves names on *reactor* (real or a virtual host) for the DNS server's clients."""
 
@@ -312,9 +322,10 @@ class RecursiveResolver:
             raise ResolutionFailed(f"no servers known for {_show(zone)}")
         order = list(servers)
         self.rng.shuffle(order)
+        question = _Question(name, qtype, rd, budget)
         for _ in range(self.config.tries):
             for server in order:
-                reply = await self._query(server, name, qtype, budget, rd)
+                reply = await self._query(server, question)
                 if reply is None:
                     continue
                 result = classify(reply, name, qtype, zone)
@@ -324,66 +335,48 @@ class RecursiveResolver:
                 return result, reply
         raise ResolutionFailed(f"no server for {_show(zone)} gave an answer")
 
-    async def _query(
-        self, server: str, name: DNSLabel, qtype: int, budget: _Budget, rd: bool
-    ) -> DNSRecord | None:
+    async def _query(self, server: str, question: _Question) -> DNSRecord | None:
         """One server, with the TCP and EDNS fallbacks; None if it gave nothing usable."""
         edns = self.config.edns and server not in self.no_edns
         tcp_first = self.config.upstream != "udp"
         try:
-            reply = await self._exchange(server, name, qtype, budget, rd, edns, tcp=tcp_first)
+            reply = await self._exchange(server, question, edns, tcp=tcp_first)
         except ExchangeError as e:
-            budget.reasons.append(str(e))
+            question.budget.reasons.append(str(e))
             if tcp_first and self.config.upstream == "tcp-first":
-                return await self._retry(server, name, qtype, budget, rd, edns, tcp=False)
+                return await self._retry(server, question, edns, tcp=False)
             if edns and e.failure is Failure.TIMEOUT and self.config.edns_timeout_fallback:
-                return await self._retry(server, name, qtype, budget, rd, False, tcp=tcp_first)
+                return await self._retry(server, question, False, tcp=tcp_first)
             return None
         if edns and reply.message.header.rcode in (Rcode.FORMERR, Rcode.NOTIMP):
-            return await self._retry(server, name, qtype, budget, rd, False, tcp=tcp_first)
+            return await self._retry(server, question, False, tcp=tcp_first)
         if reply.message.header.tc and reply.transport == "udp":
             if not self.config.tcp_fallback:
-                budget.reasons.append(f"{server}: truncated and TCP fallback is off")
+                question.budget.reasons.append(f"{server}: truncated and TCP fallback is off")
                 return None
-            return await self._retry(server, name, qtype, budget, rd, edns, tcp=True)
+            return await self._retry(server, question, edns, tcp=True)
         return reply.message
 
     async def _retry(
-        self,
-        server: str,
-        name: DNSLabel,
-        qtype: int,
-        budget: _Budget,
-        rd: bool,
-        edns: bool,
-        tcp: bool,
+        self, server: str, question: _Question, edns: bool, tcp: bool
     ) -> DNSRecord | None:
         try:
-            reply = await self._exchange(server, name, qtype, budget, rd, edns, tcp)
+            reply = await self._exchange(server, question, edns, tcp)
         except ExchangeError as e:
-            budget.reasons.append(str(e))
+            question.budget.reasons.append(str(e))
             return None
         if not edns and self.config.edns:
             self.no_edns.add(server)
         if reply.message.header.tc:
-            budget.reasons.append(f"{server}: truncated over {reply.transport}")
+            question.budget.reasons.append(f"{server}: truncated over {reply.transport}")
             return None
         return reply.message
 
-    async def _exchange(
-        self,
-        server: str,
-        name: DNSLabel,
-        qtype: int,
-        budget: _Budget,
-        rd: bool,
-        edns: bool,
-        tcp: bool,
-    ) -> Reply:
-        budget.spend()
+    async def _exchange(self, server: str, question: _Question, edns: bool, tcp: bool) -> Reply:
+        question.budget.spend()
         self.queries_sent += 1
-        header = DNSHeader(self.rng.getrandbits(16), rd=int(rd))
-        query = DNSRecord(header, q=DNSQuestion(name, qtype, CLASS_IN))
+        header = DNSHeader(self.rng.getrandbits(16), rd=int(question.rd))
+        query = DNSRecord(header, q=DNSQuestion(question.name, question.qtype, CLASS_IN))
         if edns:
             query.add_ar(EDNS0(udp_len=self.config.edns_payload))
         address = (server, self.config.port)

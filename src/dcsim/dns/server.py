@@ -376,7 +376,7 @@ class DnsServer:
         self.reactor = reactor
         self.controller = controller
         self.tcp_factory = DnsStreamFactory(controller, reactor, tcp or TcpLimits())
-        self.ports: list[IListeningPort] = []
+        self.listening: list[tuple[Listen, IListeningPort]] = []
 
     def listen(self, address: Listen) -> IListeningPort:
         if address.transport == "udp":
@@ -385,8 +385,8 @@ class DnsServer:
             )
         else:
             port = self.reactor.listenTCP(address.port, self.tcp_factory, interface=address.host)
-        self.ports.append(port)
+        self.listening.append((address, port))
         return port
 
     def stop(self) -> Deferred[Any]:
-        return gatherResults([maybeDeferred(p.stopListening) for p in self.ports])
+        return gatherResults([maybeDeferred(p.stopListening) for _, p in self.listening])

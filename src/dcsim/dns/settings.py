@@ -21,7 +21,7 @@ from dcsim.dns.authority import (
     Revival,
 )
 from dcsim.dns.recursive import RecursiveResolver, ResolverConfig
-from dcsim.dns.server import DnsController, TcpLimits
+from dcsim.dns.server import DnsController, DnsServer, TcpLimits
 from dcsim.dns.stub import KOS_TIMEOUT, KOS_TRIES, StubConfig
 from dcsim.dns.zone import Zones, load_hints
 
@@ -204,6 +204,25 @@ class DnsSettings:
             revival=revival,
             root_hints=hints,
         )
+
+    def authority(self) -> Authority:
+        """The zones and the policy (raises ZoneFileError or ValueError)."""
+        return Authority(Zones.load(self.zones), self.policy())
+
+    def serve(self, reactor: Any, listen: Sequence[Listen] | None = None) -> DnsServer:
+        """An authoritative server for these settings on *reactor* (real or a virtual
+        host), listening on *listen* (default: :attr:`listen`). With ``transport = udp``
+        TCP addresses are skipped, and a virtual host is told whether a SYN to a closed
+        port gets a reset or nothing (``tcp_closed``); the real kernel always resets.
+        Raises ZoneFileError, ValueError or CannotListenError."""
+        server = DnsServer(reactor, DnsController(self.authority()), self.tcp_limits())
+        for address in self.listen if listen is None else listen:
+            if address.transport == "tcp" and self.transport == "udp":
+                continue
+            server.listen(address)
+        if self.transport == "udp" and hasattr(reactor, "rst_for_closed_ports"):
+            reactor.rst_for_closed_ports = self.tcp_closed == "rst"
+        return server
 
     def tcp_limits(self) -> TcpLimits:
         return TcpLimits(

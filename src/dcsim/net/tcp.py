@@ -77,6 +77,7 @@ class TcpConfig:
     keepalive_idle: float = 7200.0  # RFC 1122 4.2.3.6: at least two hours by default
     keepalive_interval: float = 75.0  # Linux tcp_keepalive_intvl
     keepalive_probes: int = 9  # Linux tcp_keepalive_probes
+    fin_timeout: float = 60.0  # an orphaned FIN-WAIT-2 is dropped after this (Linux)
 
 
 class CloseReason(Enum):
@@ -165,6 +166,7 @@ class TcpSocket:
         self.keepalive_at: float | None = None
         self._keepalive = False
         self._keepalive_probes = 0
+        self._read_closed = False
         # Things to send.
         self._ack_now = False
         self._unacked_segments = 0
@@ -251,8 +253,13 @@ class TcpSocket:
                 self._ack_now = True
         return data
 
-    def close(self) -> None:
-        """Send FIN after the queued data (RFC 9293 3.10.4)."""
+    def close(self, *, reading: bool = True) -> None:
+        """Send FIN after the queued data (RFC 9293 3.10.4).
+
+        With *reading* (a full close, not a half-close) the application will read no more:
+        new data from the peer is answered with RST, and a FIN-WAIT-2 that the peer never
+        ends is dropped after ``fin_timeout``, as Linux treats an orphaned socket."""
+        self._read_closed = self._read_closed or reading
         if self.state in (TcpState.SYN_SENT, TcpState.LISTEN):
             self._set_state(TcpState.CLOSED)
             self._events.append(Closed(CloseReason.DONE))
@@ -418,6 +425,8 @@ class TcpSocket:
         state = self.state
         if state == TcpState.FIN_WAIT_1 and fin_acked:
             self._set_state(TcpState.FIN_WAIT_2)
+            if self._read_closed:
+                self.time_wait_at = now + self.config.fin_timeout
         elif state == TcpState.CLOSING and fin_acked:
             self._enter_time_wait(now)
         elif state == TcpState.LAST_ACK and fin_acked:
@@ -501,6 +510,11 @@ class TcpSocket:
         )
 
     def _receive_data(self, seq: int, payload: bytes) -> None:
+        if self._read_closed and seq + len(payload) > self.rcv_nxt:
+            # Linux: data for a socket the application closed is answered with RST.
+            self._send_rst = True
+            self._closed(CloseReason.RESET, "data arrived after close")
+            return
         if seq < self.rcv_nxt:
             payload = payload[self.rcv_nxt - seq :]
             seq = self.rcv_nxt
@@ -584,6 +598,8 @@ class TcpSocket:
         self._set_state(TcpState.CLOSED)
         self.rto_at = self.delack_at = self.persist_at = self.time_wait_at = None
         self.keepalive_at = None
+        self._ack_now = self._send_syn = self._retransmit_one = False
+        self._zero_window_probe = False
         if not was_time_wait:
             self._events.append(Closed(reason, detail or self.last_error))
 
@@ -596,6 +612,8 @@ class TcpSocket:
 
     def poll_at(self) -> float | None:
         """When to call :meth:`dispatch` next: 0.0 for "now", None for "no need"."""
+        if self.state == TcpState.CLOSED:
+            return 0.0 if self._send_rst else None
         if self._send_rst or self._send_syn or self._ack_now or self._retransmit_one:
             return 0.0
         if self.state in _SENDABLE_OR_FIN and self._can_send():

@@ -313,7 +313,7 @@ class TcpConnection:
             self._connection_lost(Failure(error.ConnectionDone()))
         elif self._write_closing and not self._write_closed and self.producer is None:
             self._write_closed = True
-            self.core.close()
+            self.core.close(reading=False)
             if IHalfCloseableProtocol.providedBy(self.protocol):
                 self._call(self.protocol.writeConnectionLost)
 
