@@ -85,3 +85,24 @@ def test_verbosity_moves_the_level(verbose, quiet, expected):
     from dcsim.log import level_from_verbosity
 
     assert level_from_verbosity("info", verbose, quiet).name == expected
+
+
+def test_twisted_port_chatter_is_debug_detail(capsys):
+    from twisted.logger import Logger
+
+    from dcsim.log import LogLevel, start_logging
+
+    legacy = Logger(namespace="log_legacy")
+    try:
+        start_logging("text", LogLevel.info, sys.stderr)
+        legacy.info("DnsDatagramProtocol starting on 5353")
+        legacy.info("Starting factory <dcsim.x.Factory object at 0x1>")
+        legacy.info("(TCP Port 7654 Closed)")
+        legacy.info("something else")
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and lines[0].endswith("log_legacy: something else")
+        start_logging("text", LogLevel.debug, sys.stderr)
+        legacy.info("DnsDatagramProtocol starting on 5353")
+        assert "starting on 5353" in capsys.readouterr().err
+    finally:
+        start_logging("text", LogLevel.warn, sys.stderr)

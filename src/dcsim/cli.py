@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.net.cli",
     "dcsim.pso.cli",
     "dcsim.dcnet.command",
+    "dcsim.up.command",
 )
 
 DEFAULTS_TITLE = """\

@@ -11,6 +11,7 @@ never put into an event.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from time import time
@@ -108,18 +109,34 @@ class Logger(twisted.logger.Logger):
         self.observer(kwargs)
 
 
+# Twisted announces every port and factory it starts or stops at info level; dcsim prints
+# what it listens on itself, so these are debug detail.
+_CHATTER = re.compile(
+    r" starting on \d+$|^\(.* Port \d+ Closed\)$|^(Starting|Stopping) (factory|protocol) "
+)
+
+
 @implementer(ILogObserver)
 class _LevelFilter:
     """Passes on events at *level* and above that name a namespace, as Twisted's
     ``FilteringLogObserver`` with a ``LogLevelFilterPredicate`` does, in one set lookup:
-    events below the level (debug lines on a hot path) cost next to nothing."""
+    events below the level (debug lines on a hot path) cost next to nothing. Twisted's
+    port and factory chatter counts as debug."""
 
     def __init__(self, observer: ILogObserver, level: LogLevel) -> None:
         self._observer = observer
         self._wanted = frozenset(lvl for lvl in _ALL_LEVELS if lvl >= level)
+        self._chatter_shown = level <= LogLevel.debug
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if event.get("log_level") in self._wanted and event.get("log_namespace"):
+        level = event.get("log_level")
+        if level in self._wanted and event.get("log_namespace"):
+            if (
+                not self._chatter_shown
+                and level is LogLevel.info
+                and _CHATTER.search(formatEvent(event))
+            ):
+                return
             if "log_trace" in event:
                 event["log_trace"].append((self, self._observer))
             self._observer(event)

@@ -22,6 +22,7 @@ from dcsim.net.settings import NetSettings
 from dcsim.ppp.settings import PppSettings
 from dcsim.pso.settings import PsoSettings
 from dcsim.status.settings import StatusSettings
+from dcsim.up.settings import UpSettings
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Settings:
     )
     status: StatusSettings = setting(
         default_factory=StatusSettings, doc="The live status page (who is connected, how far)."
+    )
+    up: UpSettings = setting(
+        default_factory=UpSettings,
+        doc="dcsim up: where its services stand on the virtual internet.",
     )
     client: ClientSettings = setting(
         default_factory=ClientSettings,

@@ -39,7 +39,7 @@ def dcsim_dcnet(tmp_path: Path, *args: str, settings: str = "") -> Iterator[Runn
     # every front end off unless an option names it: tests never bind the fixed ports
     config.write_text(
         f'[dns]\nzones = "{ROOT / "configs" / "zones"}"\n'
-        "[dcnet]\nppp = []\nppp_7656 = []\nethernet = []\nprobe = []\n"
+        "[dcnet]\nppp = []\nppp_7656 = []\nethernet = []\nprobe = []\nmodem = []\n"
         f"{settings}\n"
     )
     command = [sys.executable, "-m", "dcsim.cli", "--config", str(config), "dcnet", *args]

@@ -15,6 +15,7 @@ then contain the password; the setting says so).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -41,6 +42,8 @@ log = Logger(namespace="dcsim.auth")
 
 AUTH_PATH = b"/cgi-bin/auth.cgi"
 DEFAULT_MAX_BODY = 16384
+#: Told each licence verdict with the client's host address.
+Watch = Callable[[str, Verdict], None]
 #: Field names treated as secret in the log, besides the configured password field.
 _SECRET_HINTS = ("pass", "pwd", "pw", "pin", "secret", "key")
 
@@ -136,10 +139,16 @@ class AuthResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, settings: AuthSettings, accounts: Accounts | None) -> None:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        accounts: Accounts | None,
+        watch: Watch | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.accounts = accounts
+        self.watch = watch
 
     def render_GET(self, request: HttpRequest) -> bytes:
         request.setResponseCode(405)
@@ -166,6 +175,8 @@ class AuthResource(Resource):
             form or {}, self.settings.policy, self.settings.fields, self.accounts
         )
         self._log_verdict(peer, form or {}, verdict)
+        if self.watch is not None:
+            self.watch(getattr(request.getClientAddress(), "host", ""), verdict)
         request.setResponseCode(int(verdict.answer.status))
         request.setHeader(b"content-type", b"text/plain")
         return verdict.body()
@@ -247,11 +258,16 @@ class _Directory(Resource):
         return notFound()
 
 
-def make_site(settings: AuthSettings, accounts: Accounts | None, reactor: IReactorTime) -> Site:
+def make_site(
+    settings: AuthSettings,
+    accounts: Accounts | None,
+    reactor: IReactorTime,
+    watch: Watch | None = None,
+) -> Site:
     root = _Directory()
     cgi = _Directory()
     root.putChild(b"cgi-bin", cgi)
-    cgi.putChild(b"auth.cgi", AuthResource(settings, accounts))
+    cgi.putChild(b"auth.cgi", AuthResource(settings, accounts, watch))
     request = type("AuthRequest", (BoundedRequest,), {"max_body": settings.max_body})
     site = Site(root, requestFactory=request, timeout=settings.http_timeout, reactor=reactor)
     site.displayTracebacks = False
@@ -265,9 +281,11 @@ def licence_factory(
     reactor: IReactorTime,
     accounts: Accounts | None = None,
     rng: random.Random | None = None,
+    watch: Watch | None = None,
 ) -> TlsServerFactory:
     """The licence server as one factory: HTTPS on ``settings``' profile and certificates
-    (generated into ``data_dir/tls`` on first run)."""
+    (generated into ``data_dir/tls`` on first run). *watch*, if given, is told every
+    verdict with the client's address (``dcsim up`` feeds its status page)."""
     if settings.policy is Policy.ACCOUNTS and accounts is None:
         raise ValueError("the accounts policy needs the accounts database")
     rng = rng or random.SystemRandom()
@@ -281,6 +299,7 @@ def licence_factory(
         else None
     )
     config = ServerConfig(profile, credentials, cache, settings.handshake_timeout)
-    factory = TlsServerFactory(make_site(settings, accounts, reactor), config, reactor, rng)
+    site = make_site(settings, accounts, reactor, watch)
+    factory = TlsServerFactory(site, config, reactor, rng)
     factory.noisy = False
     return factory

@@ -112,4 +112,5 @@ def _start_modems(
     )
     answerers = {**builtin_answerers(), "ppp": front.ppp}
     setup = build_setup(modem, reactor, answerers)
-    start(setup, modem, reactor)
+    for item in start(setup, modem, reactor):
+        print(item.announcement, flush=True)

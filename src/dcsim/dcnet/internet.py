@@ -55,9 +55,13 @@ def owner(network: Network, address: IPv4Address) -> VirtualHost | None:
 
 
 def serve_dns(
-    network: Network, addresses: Iterable[IPv4Address], authority: Authority, *, tcp: bool = True
+    network: Network,
+    addresses: Iterable[IPv4Address],
+    controller: DnsController,
+    *,
+    tcp: bool = True,
 ) -> list[DnsServer]:
-    """Answer from *authority* at each address, on the node that owns it."""
+    """Answer through *controller* at each address, on the node that owns it."""
     servers = []
     for address in dict.fromkeys(addresses):
         host = owner(network, address)
@@ -67,7 +71,7 @@ def serve_dns(
                 address=str(address),
             )
             continue
-        server = DnsServer(host, DnsController(authority))
+        server = DnsServer(host, controller)
         server.listen(Listen("udp", str(address), DNS_PORT))
         if tcp:
             server.listen(Listen("tcp", str(address), DNS_PORT))
@@ -84,5 +88,6 @@ def build_internet(
     internet = Internet(network, nas)
     if authority is not None:
         tcp = settings.dns.transport != "udp"
-        internet.dns_servers = serve_dns(network, settings.ppp.dns, authority, tcp=tcp)
+        controller = DnsController(authority)
+        internet.dns_servers = serve_dns(network, settings.ppp.dns, controller, tcp=tcp)
     return internet

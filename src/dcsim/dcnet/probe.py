@@ -78,6 +78,8 @@ def answer(datagram: bytes, access_points: Sequence[AccessPoint]) -> bytes:
 class ProbeProtocol(DatagramProtocol):
     """Answers DISCOVER and PING; anything else is logged and dropped."""
 
+    noisy = False
+
     def __init__(self, access_points: Sequence[AccessPoint] = ()) -> None:
         self.access_points = tuple(access_points)
         self.answered = 0

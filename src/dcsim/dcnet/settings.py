@@ -40,9 +40,9 @@ class DcnetSettings:
         "it resolved dcnet.flyca.st to (this machine).",
     )
     modem: list[Listen] = setting(
-        default_factory=list,
-        doc="Also offer fake Hayes modems here (TCP, one connection per modem) whose calls\n"
-        "the same access server answers (the [modem] section applies; answerer ppp).",
+        default_factory=lambda: _at("tcp:127.0.0.1:2323"),
+        doc="Fake Hayes modems (TCP, one connection per modem) whose calls the same access\n"
+        "server answers (the [modem] section applies; answerer ppp); [] = off.",
     )
 
     def __post_init__(self) -> None:

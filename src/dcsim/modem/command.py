@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IProtocolFactory
 
 from dcsim.address import Listen
@@ -63,15 +65,19 @@ def _options(args: argparse.Namespace, settings: ModemSettings) -> ModemSettings
     if args.pty:
         changes["pty"] = True
     if args.serial:
-        device, sep, baud = args.serial.rpartition(":")
-        if sep and baud.isascii() and baud.isdigit():
-            changes["serial"], changes["baudrate"] = device, int(baud)
-        else:
-            changes["serial"] = args.serial
+        changes.update(serial_options(args.serial))
     for name in ("line", "phonebook", "call_log", "answerer"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     return dataclasses.replace(settings, **changes)
+
+
+def serial_options(text: str) -> dict[str, object]:
+    """``DEVICE[:BAUD]`` as [modem] settings: serial, and baudrate when given."""
+    device, sep, baud = text.rpartition(":")
+    if sep and baud.isascii() and baud.isdigit():
+        return {"serial": device, "baudrate": int(baud)}
+    return {"serial": text}
 
 
 def build_setup(
@@ -116,52 +122,90 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     modem = _options(args, settings.modem)
     if not (modem.listen or modem.pty or modem.serial):
         raise UsageError("modem: give --listen, --pty or --serial (or set them in [modem])")
-    sink = _open_log(modem.call_log)
+    sink = open_call_log(modem.call_log)
     setup = build_setup(modem, reactor, builtin_answerers(), sink)
-    start(setup, modem, reactor)
+    for item in start(setup, modem, reactor):
+        print(item.announcement, flush=True)
     reactor.run()  # type: ignore[attr-defined]
     return EXIT_OK
 
 
-def start(setup: ModemSetup, modem: ModemSettings, reactor: object) -> list[object]:
-    """Open every transport the settings ask for; print where each modem is."""
+@dataclass(frozen=True)
+class Opened:
+    """One modem made available: how to reach it, and the object that closes it."""
+
+    where: str  # tcp:HOST:PORT, a pty path or a serial device
+    what: str  # "fake modem on a pty"...
+    announcement: str  # the line `dcsim modem` prints
+    handle: Any  # a listening port, a PtyPort or a serial port
+
+
+def start(setup: ModemSetup, modem: ModemSettings, reactor: object) -> list[Opened]:
+    """Open every transport the settings ask for (all or nothing)."""
     from dcsim.modem.transports import PtyPort, open_serial
 
-    opened: list[object] = []
-    for listen in modem.listen:
-        try:
-            port = reactor.listenTCP(  # type: ignore[attr-defined]
-                listen.port, ModemFactory(setup), interface=listen.host
+    opened: list[Opened] = []
+    try:
+        for listen in modem.listen:
+            try:
+                port = reactor.listenTCP(  # type: ignore[attr-defined]
+                    listen.port, ModemFactory(setup), interface=listen.host
+                )
+            except CannotListenError as e:
+                raise Failed(
+                    f"modem: cannot listen on {listen}: {e.socketError}; choose another "
+                    "address with --listen or [modem] listen in a settings file"
+                ) from None
+            shown = dataclasses.replace(listen, port=port.getHost().port)
+            line = f"(line {setup.line.name})"
+            opened.append(
+                Opened(str(shown), "fake modem", f"modem listening on {shown} {line}", port)
             )
-        except Exception as e:  # CannotListenError and friends: one line, exit 1
-            raise Failed(f"modem: cannot listen on {listen}: {e}") from None
-        address = port.getHost()
-        shown = dataclasses.replace(listen, port=address.port)
-        print(f"modem listening on {shown} (line {setup.line.name})", flush=True)
-        opened.append(port)
-    if modem.pty:
-        pty = PtyPort(reactor)  # type: ignore[arg-type]
-        pty.attach(setup.protocol(pty.path))
-        print(f"modem pty at {pty.path} (line {setup.line.name})", flush=True)
-        opened.append(pty)
-    if modem.serial:
-        try:
-            port, _lines = open_serial(
-                lambda set_dcd: setup.protocol(
-                    modem.serial, dte_rate=modem.baudrate, set_dcd=set_dcd
-                ),
-                modem.serial,
-                modem.baudrate,
-                reactor,
+        if modem.pty:
+            pty = PtyPort(reactor)  # type: ignore[arg-type]
+            pty.attach(setup.protocol(pty.path))
+            line = f"(line {setup.line.name})"
+            opened.append(
+                Opened(pty.path, "fake modem on a pty", f"modem pty at {pty.path} {line}", pty)
             )
-        except Exception as e:  # serial.SerialException, OSError: the device is not there
-            raise Failed(f"modem: cannot open {modem.serial}: {e}") from None
-        print(f"modem on serial port {modem.serial} at {modem.baudrate} bit/s", flush=True)
-        opened.append(port)
+        if modem.serial:
+            try:
+                port, _lines = open_serial(
+                    lambda set_dcd: setup.protocol(
+                        modem.serial, dte_rate=modem.baudrate, set_dcd=set_dcd
+                    ),
+                    modem.serial,
+                    modem.baudrate,
+                    reactor,
+                )
+            except Exception as e:  # serial.SerialException, OSError: no such device
+                raise Failed(f"modem: cannot open {modem.serial}: {e}") from None
+            rate = f"{modem.baudrate} bit/s"
+            opened.append(
+                Opened(
+                    modem.serial,
+                    "fake modem on a serial port",
+                    f"modem on serial port {modem.serial} at {rate}",
+                    port,
+                )
+            )
+    except Failed:
+        for item in opened:
+            close(item)
+        raise
     return opened
 
 
-def _open_log(path: Path | None) -> IO[str] | None:
+def close(item: Opened) -> None:
+    """Stop offering one modem: a listening port stops, a pty or serial port closes."""
+    for name in ("stopListening", "close", "loseConnection"):
+        method = getattr(item.handle, name, None)
+        if method is not None:
+            method()
+            return
+
+
+def open_call_log(path: Path | None) -> IO[str] | None:
     if path is None:
         return None
     try:

@@ -64,6 +64,15 @@ class CommandReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class DialStarted:
+    """A dial attempt began: what was dialled, and when training will start if it
+    connects (seconds after now; None when the attempt will not connect)."""
+
+    dial_string: str
+    training_in: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class CallConnected:
     number: str
     answerer: str
@@ -98,7 +107,14 @@ class DcdChanged:
 
 
 Event = (
-    CommandReceived | CallConnected | LineData | CallEnded | CallLogged | StoreChanged | DcdChanged
+    CommandReceived
+    | DialStarted
+    | CallConnected
+    | LineData
+    | CallEnded
+    | CallLogged
+    | StoreChanged
+    | DcdChanged
 )
 
 
@@ -411,6 +427,9 @@ class AtEngine:
         self.off_hook = True
         self.mode = Mode.DIALLING
         self._deadlines["plan"] = now + call.plan.outcome_time
+        connects = call.plan.result is Result.CONNECT
+        training_in = max(0.0, call.plan.outcome_time - self.line.training) if connects else None
+        self._events.append(DialStarted(call.dial_string, training_in))
         return _STOP
 
     def _cmd_a(self, cmd: Command, now: float, info: list[str]) -> object:

@@ -115,6 +115,7 @@ class ModemProtocol(Protocol):
         call_log: CallLog | None = None,
         store: ProfileStore | None = None,
         set_dcd: Callable[[bool], None] | None = None,
+        watch: Callable[[ModemProtocol, Event], None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -122,6 +123,7 @@ class ModemProtocol(Protocol):
         self.call_log = call_log
         self.store = store
         self.set_dcd = set_dcd
+        self.watch = watch  # sees every engine event (dcsim up feeds its status page)
         self._timer = None
         self._deadline = 0.0
         self._now = 0.0
@@ -227,6 +229,8 @@ class ModemProtocol(Protocol):
     # --- events -------------------------------------------------------------------------
 
     def _handle(self, event: Event) -> None:
+        if self.watch is not None:
+            self.watch(self, event)
         if isinstance(event, LineData):
             if self._far is not None:
                 self._far.dataReceived(event.data)
@@ -300,6 +304,7 @@ class ModemSetup:
     default_answerer: str = "echo"
     dte_rate: int = 115200
     unknown_commands: str = "error"
+    watch: Callable[[ModemProtocol, Event], None] | None = None
 
     def protocol(
         self,
@@ -324,6 +329,7 @@ class ModemSetup:
             call_log=self.call_log,
             store=self.store,
             set_dcd=set_dcd,
+            watch=self.watch,
         )
 
 

@@ -88,6 +88,8 @@ class PppClientFactory(ClientFactory):
     failed connection fails ``up``.
     """
 
+    noisy = False
+
     def __init__(self, host: VirtualHost, config: LinkConfig, *, seed: int | str = 0) -> None:
         self.host = host
         self.config = config

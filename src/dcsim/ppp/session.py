@@ -85,6 +85,7 @@ class SubscriberServer(Factory):
     from *pool* (shared by every front end on the same NAS)."""
 
     linktype: LinkType = LinkType.RAW
+    noisy = False  # sessions log their own start and end
     kind: SessionKind = SessionKind.DCNET_PPP  # how the status registry files its sessions
     keep_reports = 100
 
@@ -106,6 +107,9 @@ class SubscriberServer(Factory):
         self.capture_dir = capture_dir
         self.seed = seed
         self.registry = registry
+        # Where a session's registry entry may already exist (dcsim up: the modem call a
+        # PPP session answers): returns that handle, or None to open a new one.
+        self.status_for: Callable[[SubscriberSession], SessionHandle | None] | None = None
         self.sessions: set[SubscriberSession] = set()
         self.observers: list[Callable[[SessionReport], None]] = []
         self.reports: list[SessionReport] = []  # the most recent ones
@@ -271,7 +275,15 @@ class SubscriberSession(CoreProtocol):
             path = directory / f"{self.name}.pcap"
             self.pcap = PcapWriter.open(path, self.server.linktype)
         if self.server.registry is not None:
-            self.status = self.server.registry.open_session(self.server.kind, self.peer, pcap=path)
+            continued = self.server.status_for(self) if self.server.status_for else None
+            if continued is not None:  # e.g. the modem call this session answers
+                self.status = continued
+                if path is not None:
+                    continued.set_pcap(path)
+            else:
+                self.status = self.server.registry.open_session(
+                    self.server.kind, self.peer, pcap=path
+                )
         self.server.sessions.add(self)
         log.info("{session}: connection from {peer}", session=self.name, peer=self.peer)
         super().connectionMade()

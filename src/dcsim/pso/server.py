@@ -257,11 +257,15 @@ class PsoServerFactory(Factory):
         self.ship = ship
         self.max_sessions = max_sessions
         self.sessions: set[PsoServerProtocol] = set()
+        # Told every session event with its protocol (``dcsim up`` feeds its status page).
+        self.watch: Callable[[PsoServerProtocol, object], None] | None = None
 
     def buildProtocol(self, addr: Any) -> PsoServerProtocol:
         return PsoServerProtocol(self)
 
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
+        if self.watch is not None:
+            self.watch(protocol, event)
         _EVENT_HANDLERS.get(type(event), PsoServerFactory._other)(self, protocol, event)
 
     def _check(self, protocol: PsoServerProtocol, event: CheckCredentials) -> None:

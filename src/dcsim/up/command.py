@@ -1,0 +1,92 @@
+"""``dcsim up``: the revival world on real sockets, with one command and no root."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from dcsim.cli import EXIT_OK, Failed
+from dcsim.settings import Settings
+from dcsim.up.system import Dcsim, Endpoint
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "up",
+        help="run everything: DCNet front ends, fake modems, DNS, licence check, PSO, status page",
+        description="Run the revival world: Flycast's DCNet front ends and fake Hayes modems "
+        "put consoles on dcsim's virtual internet, where every PSO, licence and Dreamcast "
+        "name points at dcsim's own DNS, licence server and PSO login server; the same "
+        "services listen on this machine too, and a status page shows every session. "
+        "Every address comes from the settings (dcsim config defaults lists them).",
+    )
+    parser.add_argument(
+        "--pty", action="store_true", help="also offer a fake modem on a new pseudo-terminal"
+    )
+    parser.add_argument(
+        "--serial", metavar="DEVICE[:BAUD]", help="also drive a real serial port as a fake modem"
+    )
+    parser.add_argument(
+        "--call-log", type=Path, metavar="FILE", help="append every modem call (JSON lines)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from twisted.internet import reactor  # the real reactor, only at this edge
+
+    from dcsim.modem.command import open_call_log, serial_options
+
+    modem = settings.modem
+    if args.pty:
+        modem = dataclasses.replace(modem, pty=True)
+    if args.serial:
+        modem = dataclasses.replace(modem, **serial_options(args.serial))  # type: ignore[arg-type]
+    settings = dataclasses.replace(settings, modem=modem)
+    call_log = open_call_log(args.call_log or modem.call_log)
+    system = build(settings, reactor, call_log)
+    endpoints = system.start()
+    sys.stdout.write(banner(endpoints, settings))
+    sys.stdout.flush()
+    reactor.addSystemEventTrigger("before", "shutdown", system.stop)  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+    return EXIT_OK
+
+
+def build(settings: Settings, reactor: object, call_log: object = None) -> Dcsim:
+    """The system, with a broken database, certificate or store as one :class:`Failed`."""
+    from dcsim.auth.accounts import AccountsError
+    from dcsim.pso.store import StoreError
+    from dcsim.tls.certs import CertificateError
+
+    try:
+        return Dcsim(settings, reactor, call_log=call_log)  # type: ignore[arg-type]
+    except (AccountsError, StoreError, CertificateError) as e:
+        raise Failed(str(e)) from None
+    except OSError as e:
+        raise Failed(f"cannot prepare {e.filename or 'the data directory'}: {e.strerror}") from None
+
+
+def banner(endpoints: list[Endpoint], settings: Settings) -> str:
+    """What is listening, and exactly how to point Flycast at it."""
+    width = max(len(e.what) for e in endpoints)
+    lines = ["dcsim is up. Listening:"]
+    lines += [f"  {e.what:<{width}}  {e.where}" for e in endpoints]
+    ppp = settings.dcnet.ppp[0].host if settings.dcnet.ppp else "127.0.0.1"
+    server = "THIS-MACHINE'S-ADDRESS" if ppp in ("0.0.0.0", "::") else ppp
+    lines += [
+        "",
+        "Point Flycast (2.5 or later, DCNet) at it:",
+        f"  flycast -config network:DCNet=yes,network:EmulateBBA=no,network:DCNetServer={server}"
+        " GAME",
+        "or put these under [network] in emu.cfg:",
+        "  DCNet = yes",
+        "  EmulateBBA = no        (yes for broadband-adapter games)",
+        f"  DCNetServer = {server}",
+        "",
+        "Ctrl-C hangs every session up properly and stops dcsim.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""``dcsim up``'s system in one process: a console dials the DCNet PPP port over a real
+TCP socket, resolves, passes the licence check, logs in to PSO and stands in a lobby,
+while the status registry follows it from LCP to the lobby; stopping dcsim hangs it up
+with an LCP Terminate-Request."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.internet.selectreactor import SelectReactor
+from twisted.names import client
+
+from dcsim.address import Listen
+from dcsim.auth.service import AuthSettings
+from dcsim.dcnet.settings import DcnetSettings
+from dcsim.dns.settings import DnsSettings
+from dcsim.net.network import Network
+from dcsim.ppp.auth import Login
+from dcsim.ppp.client import PppClientFactory
+from dcsim.ppp.link import EndReason, NetworkUp, client_config
+from dcsim.pso.client import PROFILES, Client
+from dcsim.pso.client_twisted import PsoClientConnector
+from dcsim.pso.settings import PsoSettings
+from dcsim.settings import Settings
+from dcsim.status import State
+from dcsim.status.settings import StatusSettings
+from dcsim.tls.certs import CertificateSettings
+from dcsim.tls.profiles import NTSSL_CONSOLE
+from dcsim.tls.protocol import TlsClientFactory
+from dcsim.up.system import Dcsim
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK_ANY_PORT = "tcp:127.0.0.1:0"
+REQUEST = (
+    b"POST /cgi-bin/auth.cgi HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    b"Content-Length: 9\r\n\r\nid=HL0001"
+)
+
+
+def on_free_ports(tmp_path: Path) -> Settings:
+    """Every real listener on a free loopback port; the data directory in *tmp_path*."""
+    at = Listen.from_text
+    return Settings(
+        data_dir=tmp_path / "data",
+        dns=DnsSettings(
+            zones=ROOT / "configs" / "zones", listen=[at("udp:127.0.0.1:0"), at(LOOPBACK_ANY_PORT)]
+        ),
+        auth=AuthSettings(
+            listen=[at(LOOPBACK_ANY_PORT)],
+            certificates=CertificateSettings(key_bits=1024, ca_key_bits=512),
+        ),
+        pso=PsoSettings(listen=[at(LOOPBACK_ANY_PORT)], ship_listen=at(LOOPBACK_ANY_PORT)),
+        dcnet=DcnetSettings(
+            ppp=[at(LOOPBACK_ANY_PORT)],
+            ppp_7656=[],
+            ethernet=[at(LOOPBACK_ANY_PORT)],
+            probe=[at("udp:127.0.0.1:0")],
+            modem=[at(LOOPBACK_ANY_PORT)],
+        ),
+        status=StatusSettings(listen=at(LOOPBACK_ANY_PORT)),
+    )
+
+
+class Licence(Protocol):
+    def __init__(self, done: Deferred) -> None:
+        self.done = done
+        self.received = b""
+
+    def connectionMade(self) -> None:
+        self.transport.write(REQUEST)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.done.callback(self.received)
+
+
+def test_a_console_on_dcnet_reaches_the_lobby_and_is_hung_up_on_stop(tmp_path: Path) -> None:
+    reactor = SelectReactor()
+    system = Dcsim(on_free_ports(tmp_path), reactor, rng=random.Random(1))
+    endpoints = {e.what: e.where for e in system.start()}
+    ppp_port = Listen.from_text(endpoints["DCNet PPP (modem mode)"]).port
+    assert endpoints["status page"].startswith("http://127.0.0.1:")
+
+    console = Network(reactor, seed=9).add_host("console")
+    factory = PppClientFactory(console, client_config(Login("flycast1", "password")))
+    reactor.connectTCP("127.0.0.1", ppp_port, factory)
+    seen: dict[str, object] = {}
+    states: list[State] = []
+    system.registry.subscribe(
+        lambda e: states.append(e.session.state) if hasattr(e, "session") else None
+    )
+
+    def fail(failure: object) -> None:
+        seen["error"] = failure
+        reactor.stop()
+
+    def online(up: NetworkUp) -> Deferred:
+        seen["address"] = str(up.local)
+        resolver = client.Resolver(servers=[(str(up.dns[0]), 53)], reactor=console)
+        d = resolver.lookupAddress("auth01.dricas.ne.jp")
+        d.addCallback(lambda answer: licence(answer[0][0].payload.dottedQuad()))
+        d.addCallback(lambda body: seen.__setitem__("licence", body))
+        d.addCallback(lambda _: resolver.lookupAddress("pso01.dricas.ne.jp"))
+        d.addCallback(lambda answer: login(answer[0][0].payload.dottedQuad()))
+        d.addCallback(lambda joined: seen.__setitem__("lobby", joined.lobby))
+        d.addCallback(lambda _: seen.__setitem__("live", system.registry.live()))
+        d.addCallback(lambda _: system.stop())
+        d.addCallback(lambda _: factory.ended)
+        d.addCallback(lambda ended: seen.__setitem__("ended", ended))
+        d.addCallback(lambda _: reactor.stop())
+        return d
+
+    def licence(address: str) -> Deferred:
+        done: Deferred = Deferred()
+        wrapped = ClientFactory.forProtocol(lambda: Licence(done))
+        tls = TlsClientFactory(wrapped, NTSSL_CONSOLE, console, random.Random(2))
+        console.connectTCP(address, 443, tls)
+        return done
+
+    def login(address: str) -> Deferred:
+        connector = PsoClientConnector(Client(PROFILES["jp-v2"]), console, timeout=60)
+        return connector.connect(address, 9200)
+
+    factory.up.addCallback(online).addErrback(fail)
+    reactor.callLater(60, lambda: (seen.setdefault("error", "timeout"), reactor.stop()))
+    reactor.run(installSignalHandlers=False)
+
+    assert "error" not in seen, seen.get("error")
+    assert seen["licence"].startswith(b"HTTP/1.0 200 OK")
+    assert seen["lobby"] == 1
+    (live,) = seen["live"]
+    assert live.state is State.LOBBY and live.address == seen["address"]
+    assert live.licence is not None and live.licence.accepted
+    assert live.login is not None and live.login.guild_card is not None
+    assert [q.name for q in live.dns] == ["auth01.dricas.ne.jp", "pso01.dricas.ne.jp"]
+    assert [s for s in dict.fromkeys(states)][:5] == [
+        State.LCP,
+        State.AUTH,
+        State.IPCP,
+        State.ONLINE,
+        State.DNS,
+    ]
+    # Stopping dcsim ends the link from the server side: the console hears Terminate.
+    assert seen["ended"].reason is EndReason.PEER_TERMINATED
