@@ -31,35 +31,41 @@ def _three(latency: float = 0.001):
     return clock, a, r, b
 
 
+class _Count(protocol.Protocol):
+    def __init__(self, received: list[int]) -> None:
+        self.received = received
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received[0] += len(data)
+
+
+class _Source(protocol.Protocol):
+    """Writes TRANSFER bytes as a pull producer, then closes."""
+
+    chunk = bytes(65536)
+
+    def connectionMade(self) -> None:
+        self.left = TRANSFER
+        self.transport.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:
+        if self.left <= 0:
+            self.transport.unregisterProducer()
+            self.transport.loseConnection()
+            return
+        self.left -= len(self.chunk)
+        self.transport.write(self.chunk)
+
+    def stopProducing(self) -> None:
+        pass
+
+
 def tcp_throughput() -> float:
     """Payload bytes per CPU-second for one bulk transfer a -> r -> b."""
     clock, a, _, b = _three()
     received = [0]
-
-    class Sink(protocol.Protocol):
-        def dataReceived(self, data):
-            received[0] += len(data)
-
-    chunk = bytes(65536)
-
-    class Source(protocol.Protocol):
-        def connectionMade(self):
-            self.left = TRANSFER
-            self.transport.registerProducer(self, False)
-
-        def resumeProducing(self):
-            if self.left <= 0:
-                self.transport.unregisterProducer()
-                self.transport.loseConnection()
-                return
-            self.left -= len(chunk)
-            self.transport.write(chunk)
-
-        def stopProducing(self):
-            pass
-
-    b.listenTCP(80, protocol.Factory.forProtocol(Sink))
-    a.connectTCP("10.0.1.2", 80, protocol.ClientFactory.forProtocol(Source))
+    b.listenTCP(80, protocol.Factory.forProtocol(lambda: _Count(received)))
+    a.connectTCP("10.0.1.2", 80, protocol.ClientFactory.forProtocol(_Source))
     start = time.process_time()
     run_clock(clock, 3600, until=lambda: received[0] >= TRANSFER)
     elapsed = time.process_time() - start
@@ -73,30 +79,12 @@ def loopback_throughput() -> float:
 
     reactor = SelectReactor()
     received = [0]
-    chunk = bytes(65536)
-
-    class Sink(protocol.Protocol):
-        def dataReceived(self, data):
-            received[0] += len(data)
-
-    class Source(protocol.Protocol):
-        def connectionMade(self):
-            self.left = TRANSFER
-            self.transport.registerProducer(self, False)
-
-        def resumeProducing(self):
-            if self.left <= 0:
-                self.transport.unregisterProducer()
-                self.transport.loseConnection()
-                return
-            self.left -= len(chunk)
-            self.transport.write(chunk)
-
-        def stopProducing(self):
-            pass
-
-    port = reactor.listenTCP(0, protocol.Factory.forProtocol(Sink), interface="127.0.0.1")
-    reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Source))
+    port = reactor.listenTCP(
+        0, protocol.Factory.forProtocol(lambda: _Count(received)), interface="127.0.0.1"
+    )
+    reactor.connectTCP(
+        "127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(_Source)
+    )
     start = time.process_time()
     deadline = time.monotonic() + 60
     while received[0] < TRANSFER and time.monotonic() < deadline:

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dcsim.modem.command",
     "dcsim.net.cli",
     "dcsim.pso.cli",
+    "dcsim.scenario.cli",
     "dcsim.dcnet.command",
     "dcsim.up.command",
 )

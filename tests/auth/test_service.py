@@ -271,3 +271,14 @@ def test_the_form_parser_takes_any_body(body):
     assert form is None or all(isinstance(k, str) and isinstance(v, str) for k, v in form.items())
     verdict = check_licence(form or {}, Policy.REVIVAL, AuthSettings().fields, None)
     assert verdict.accepted
+
+
+def test_given_credentials_are_used_as_they_are(data_dir):
+    """Servers may share one chain and keys (the scenario runner builds one per cell)."""
+    from dcsim.tls.certs import ensure_credentials
+
+    settings = AuthSettings()
+    shared = ensure_credentials(data_dir / "tls", settings.certificates, random.Random(5))
+    factory = licence_factory(settings, data_dir / "elsewhere", Clock(), credentials=shared)
+    assert factory.config.credentials is shared
+    assert not (data_dir / "elsewhere").exists()  # nothing generated

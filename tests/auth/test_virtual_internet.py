@@ -94,3 +94,25 @@ def test_tshark_decodes_the_capture(tmp_path):
     assert any(line.startswith("SSLv3") and "Server Hello" in line for line in lines)
     assert any("Client Key Exchange, Change Cipher Spec" in line for line in lines)
     assert any(line.startswith("SSLv3") and "Application Data" in line for line in lines)
+
+
+def test_a_tls_connection_can_be_aborted(tmp_path):
+    """abortConnection drops the TCP connection at once (twisted.web's readBody and a
+    timed-out client need it), without a close_notify."""
+    clock = Clock()
+    net = Network(clock, seed=3)
+    console, licence = net.add_host("console"), net.add_host("licence")
+    net.link(console, licence, "192.0.2.1/24", "192.0.2.10/24", latency=0.01)
+    net.build_routes()
+    settings = AuthSettings(certificates=CertificateSettings(key_bits=512, ca_key_bits=512))
+    licence.listenTCP(443, licence_factory(settings, tmp_path, licence, None, random.Random(1)))
+    made: list[Exchange] = []
+    wrapped = ClientFactory()
+    wrapped.protocol = lambda: made.append(Exchange()) or made[-1]
+    console.connectTCP("192.0.2.10", 443, TlsClientFactory(wrapped, NTSSL_CONSOLE, console))
+    run(clock, 5, until=lambda: bool(made))
+    made[0].transport.abortConnection()
+    assert run(clock, 5, until=lambda: made[0].reason is not None)
+    assert console.tcp_connections() == [] or all(
+        c.core.state.name in ("CLOSED", "TIME_WAIT") for c in console.tcp_connections()
+    )

@@ -189,3 +189,15 @@ def test_arbitrary_bytes_into_the_stack_never_raise(datagrams, proto):
         r.interfaces["to-a"].receive(header.emit(data))
     run(clock, 120)
     assert b.reassembler.held <= b.reassembler.max_bytes
+
+
+def test_a_wildcard_and_a_specific_address_cannot_share_a_port():
+    _, _, a, _, _ = three_nodes()
+    a.listenUDP(53, Collect(), interface="10.0.0.2")
+    with pytest.raises(error.CannotListenError):
+        a.listenUDP(53, Collect())
+    a.listenTCP(80, protocol.Factory())
+    with pytest.raises(error.CannotListenError):
+        a.listenTCP(80, protocol.Factory(), interface="10.0.0.2")
+    with pytest.raises(error.CannotListenError):
+        a.listenTCP(81, protocol.Factory(), interface="192.0.2.1")  # not a's address

@@ -128,3 +128,21 @@ def test_twisted_web_served_and_fetched_across_the_virtual_internet(mtu):
     run(clock, 10, until=lambda: len(bodies) == 2)
     assert bodies[0] == 200
     assert bodies[1].startswith(b"hello from 192.0.2.80") and len(bodies[1]) == 5021
+
+
+def test_a_stack_with_a_small_mss_of_its_own_never_meets_the_black_hole():
+    """A dial-up stack that advertises MSS 536 (MTU 576) gets segments that fit any path,
+    so a server-side black hole never shows (failure2006.md §5, M3, dial-up)."""
+    from dcsim.net.tcp import TcpConfig
+
+    clock, net, _client, srv, _edge = server_path(frag_needed=False)
+    console = net.node("console")
+    console.tcp_config = TcpConfig(mss=536)
+    small = Sink()
+    console.connectTCP("192.0.2.10", 443, protocol.ClientFactory.forProtocol(lambda: small))
+    run(clock, 60, until=lambda: len(small.data) == len(PAYLOAD))
+    assert bytes(small.data) == PAYLOAD
+    conn = next(c for c in srv.tcp_connections() if c.core.peer_mss == 536)
+    assert conn.core.mss == 536
+    mine = next(c for c in console.tcp_connections() if c.core.local_mss == 536)
+    assert mine.core.mss == 536  # and it sends no more than that itself

@@ -94,3 +94,51 @@ def test_arbitrary_bytes_never_raise_anything_else(data, key):
     except FrameError:
         return
     assert d.buffered < 0x800  # a partial command is never larger than the limit
+
+
+def _stream(key: int) -> tuple[bytes, list[Frame]]:
+    """A clear 02 (its keys), then three encrypted commands, one larger than a segment."""
+    cipher = V2Cipher(key)
+    bodies = [(0x67, 3, bytes(range(256)) * 12), (0x60, 0, b"\x01" * 40), (0x1D, 0, b"")]
+    wire = encode(0x02, 0, b"k" * 0x44)
+    for command, flag, body in bodies:
+        wire += encode(command, flag, body, cipher)
+    return wire, [Frame(0x02, 0, b"k" * 0x44), *(Frame(*b) for b in bodies)]
+
+
+def _decode_in_segments(mss: int, segment_words: bool) -> tuple[list[Frame], Decoder]:
+    wire, _ = _stream(77)
+    d = Decoder(segment_words=segment_words)
+    frames = []
+    for i in range(0, len(wire), mss):
+        d.feed(wire[i : i + mss])
+        try:
+            while (f := d.next_frame()) is not None:
+                frames.append(f)
+                if f.command == 0x02:
+                    d.cipher = V2Cipher(77)
+        except FrameError:
+            break
+    return frames, d
+
+
+@pytest.mark.parametrize("mss", [1460, 1412, 536, 4])
+def test_word_granular_decryption_is_harmless_while_segments_are_whole_words(mss):
+    """failure2006.md M4a: every PSO command is a multiple of 4 bytes, so segments of an
+    MSS that is one (1460, 1412) always end on a word and nothing goes wrong."""
+    frames, d = _decode_in_segments(mss, segment_words=True)
+    assert frames == _stream(77)[1]
+    assert d.misaligned == []
+
+
+@pytest.mark.parametrize("mss", [1414, 1454, 537])
+def test_word_granular_decryption_garbles_after_a_segment_that_is_not_whole_words(mss):
+    """With an MSS that is not a multiple of 4 (1454 - 40 = 1414 behind a Flet's PPPoE
+    router), the first segment that ends inside a command leaves two keystream bytes
+    unused: every later command decrypts to garbage (the players' "character
+    corruption")."""
+    frames, d = _decode_in_segments(mss, segment_words=True)
+    assert frames != _stream(77)[1]
+    assert d.misaligned and all(n % 4 for n in d.misaligned)
+    whole, _ = _decode_in_segments(mss, segment_words=False)
+    assert whole == _stream(77)[1]  # decrypting whole commands does not care

@@ -33,6 +33,7 @@ from dcsim.auth.policy import FormFields, Policy, Verdict, check_licence
 from dcsim.config import setting
 from dcsim.tls.certs import CertificateSettings, ensure_credentials
 from dcsim.tls.connection import ServerConfig
+from dcsim.tls.keys import Credentials
 from dcsim.tls.profiles import server_profile
 from dcsim.tls.protocol import TlsServerFactory
 from dcsim.tls.session import SessionCache
@@ -282,17 +283,21 @@ def licence_factory(
     accounts: Accounts | None = None,
     rng: random.Random | None = None,
     watch: Watch | None = None,
+    credentials: Credentials | None = None,
 ) -> TlsServerFactory:
     """The licence server as one factory: HTTPS on ``settings``' profile and certificates
     (generated into ``data_dir/tls`` on first run). *watch*, if given, is told every
-    verdict with the client's address (``dcsim up`` feeds its status page)."""
+    verdict with the client's address (``dcsim up`` feeds its status page).
+    *credentials*, when given, are used instead of those files (many servers sharing one
+    chain, as the scenario runner's cells do)."""
     if settings.policy is Policy.ACCOUNTS and accounts is None:
         raise ValueError("the accounts policy needs the accounts database")
     rng = rng or random.SystemRandom()
     profile = server_profile(
         settings.profile, settings.cipher_suites(), null_suites=settings.null_suites
     )
-    credentials = ensure_credentials(data_dir / "tls", settings.certificates, rng)
+    if credentials is None:
+        credentials = ensure_credentials(data_dir / "tls", settings.certificates, rng)
     cache = (
         SessionCache(settings.session_cache, settings.session_lifetime)
         if settings.session_cache

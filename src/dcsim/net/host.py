@@ -126,12 +126,7 @@ class VirtualHost(Node):
         return udp
 
     def bind_udp(self, port: UdpPort) -> None:
-        if port.port == 0:
-            port.port = self._ephemeral(UDP, self._udp)
-        key = (port.local_ip, port.port)
-        if key in self._udp or (None, port.port) in self._udp:
-            raise error.CannotListenError(port.interface, port.port, OSError(98, "in use"))
-        self._udp[key] = port
+        self._bind(UDP, self._udp, port)
 
     def unbind_udp(self, port: UdpPort) -> None:
         self._udp.pop((port.local_ip, port.port), None)
@@ -185,14 +180,22 @@ class VirtualHost(Node):
         return connector
 
     def bind_tcp(self, listener: TcpPort) -> None:
-        if listener.port == 0:
-            listener.port = self._ephemeral(TCP, self._tcp_ports)
-        key = (listener.local_ip, listener.port)
-        if key in self._tcp_ports or (None, listener.port) in self._tcp_ports:
+        self._bind(TCP, self._tcp_ports, listener)
+
+    def _bind(self, proto: int, table: dict[Any, Any], port: UdpPort | TcpPort) -> None:
+        """Give *port* its number (an ephemeral one for 0) unless it is taken, as bind()
+        would: a wildcard and a specific address may not share a port."""
+        if port.port == 0:
+            port.port = self._ephemeral(proto, table)
+        number = port.port
+        taken = (port.local_ip, number) in table or (None, number) in table
+        if port.local_ip is None:
+            taken = taken or any(key[1] == number for key in table)
+        if taken:
             raise error.CannotListenError(
-                listener.interface, listener.port, OSError(98, "Address already in use")
+                port.interface, number, OSError(98, "Address already in use")
             )
-        self._tcp_ports[key] = listener
+        table[(port.local_ip, number)] = port
 
     def unbind_tcp(self, listener: TcpPort) -> None:
         self._tcp_ports.pop((listener.local_ip, listener.port), None)
@@ -340,7 +343,9 @@ class VirtualHost(Node):
         return self.rng.getrandbits(32)
 
     def _mss_for(self, dst: IPv4Address) -> int:
-        return self.path_mtu(dst) - 40
+        mss = self.path_mtu(dst) - 40
+        ceiling = self.tcp_config.mss
+        return mss if ceiling is None else min(mss, ceiling)
 
     def _ephemeral(self, proto: int, table: dict[Any, Any] | None) -> int:
         span = len(EPHEMERAL_PORTS)

@@ -78,6 +78,7 @@ class TcpConfig:
     keepalive_interval: float = 75.0  # Linux tcp_keepalive_intvl
     keepalive_probes: int = 9  # Linux tcp_keepalive_probes
     fin_timeout: float = 60.0  # an orphaned FIN-WAIT-2 is dropped after this (Linux)
+    mss: int | None = None  # a stack's own MSS ceiling, advertised and sent (None: MTU - 40)
 
 
 class CloseReason(Enum):
@@ -213,8 +214,12 @@ class TcpSocket:
 
     @property
     def mss(self) -> int:
-        """The effective send MSS: the peer's limit and the path MTU's (RFC 9293 3.7.1)."""
-        return max(1, min(self.peer_mss, self.path_mtu - IP_TCP_HEADERS))
+        """The effective send MSS: the peer's limit, the path MTU's (RFC 9293 3.7.1) and the
+        stack's own ceiling, if it has one."""
+        mss = min(self.peer_mss, self.path_mtu - IP_TCP_HEADERS)
+        if self.config.mss is not None:
+            mss = min(mss, self.config.mss)
+        return max(1, mss)
 
     @property
     def send_space(self) -> int:

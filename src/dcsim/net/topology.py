@@ -138,6 +138,12 @@ class TcpSettings:
     delayed_ack: float = setting(0.2, "Delayed-ACK timer, s (at most 0.5).", min=0.0, max=0.5)
     nagle: bool = setting(True, "Nagle's algorithm (protocols may turn it off).")
     rcv_buf: int = setting(65535, "Receive buffer = largest window, bytes.", min=1, max=65535)
+    mss: int | None = setting(
+        None,
+        "The stack's own MSS ceiling, advertised and sent (unset: the MTU's, MTU - 40).",
+        min=1,
+        max=65495,
+    )
 
     def config(self) -> TcpConfig:
         return TcpConfig(
@@ -147,6 +153,7 @@ class TcpSettings:
             delayed_ack=self.delayed_ack,
             nagle=self.nagle,
             rcv_buf=self.rcv_buf,
+            mss=self.mss,
         )
 
 

@@ -233,6 +233,14 @@ class MessageShown:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentMisaligned:
+    """A received chunk of *length* bytes, not a whole number of cipher words, was
+    decrypted in whole words: every later byte of the connection is garbled."""
+
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
 class LoginFailed:
     step: str
     reason: str
@@ -254,10 +262,17 @@ class Phase(Enum):
 
 
 class Client:
-    """A Dreamcast running PSO, logging in with *profile*."""
+    """A Dreamcast running PSO, logging in with *profile*.
 
-    def __init__(self, profile: Profile) -> None:
+    *segment_words* makes the client decrypt each received chunk (TCP segment) on its own
+    in whole 4-byte words, the granularity the players blamed for garbled data when the
+    MSS is not a multiple of 4 (:class:`~dcsim.pso.framing.Decoder`); every such chunk is
+    reported as a :class:`SegmentMisaligned` event.
+    """
+
+    def __init__(self, profile: Profile, *, segment_words: bool = False) -> None:
         self.profile = profile
+        self.segment_words = segment_words
         self.phase = Phase.DISCONNECTED
         self.guild_card = NO_GUILD_CARD
         self.lobby_ids: tuple[tuple[int, int], ...] = ()
@@ -267,7 +282,7 @@ class Client:
         self.failure: LoginFailed | None = None
         self._sent_96 = False
         self._to_ship = False
-        self._decoder = Decoder()
+        self._decoder = Decoder(segment_words=segment_words)
         self._cipher: V2Cipher | None = None
         self._out = bytearray()
         self._events: list[object] = []
@@ -276,7 +291,7 @@ class Client:
 
     def connection_made(self, now: float) -> None:
         """A new TCP connection (the login server first, the ship after a redirect)."""
-        self._decoder = Decoder()
+        self._decoder = Decoder(segment_words=self.segment_words)
         self._cipher = None
         self._out.clear()
         self.phase = Phase.AWAIT_SHIP_HELLO if self._to_ship else Phase.AWAIT_HELLO
@@ -286,16 +301,26 @@ class Client:
             if self.phase not in (Phase.REDIRECTING, Phase.FAILED):
                 self._fail("connection", f"the server hung up in phase {self.phase.value}")
             return
-        self._decoder.feed(data)
+        decoder = self._decoder
+        seen = len(decoder.misaligned)
+        decoder.feed(data)
         while self.phase is not Phase.FAILED:
             try:
-                frame = self._decoder.next_frame()
+                frame = decoder.next_frame()
             except FrameError as e:
+                self._report_misaligned(seen)
                 self._fail("framing", str(e))
                 return
+            seen = self._report_misaligned(seen)
             if frame is None:
                 return
             self._handle(decode(Direction.TO_CLIENT, frame.command, frame.flag, frame.body))
+
+    def _report_misaligned(self, seen: int) -> int:
+        """Events for the chunks the decoder found misaligned since *seen*."""
+        lengths = self._decoder.misaligned
+        self._events += (SegmentMisaligned(n) for n in lengths[seen:])
+        return len(lengths)
 
     def data_to_send(self) -> bytes:
         out = bytes(self._out)

@@ -76,15 +76,36 @@ class Decoder:
     encrypts (newserv's behaviour); False consumes exactly the bytes on the wire, which
     is how a server that treats the cipher as a byte stream would read JP DC v1's 90 and
     leaves it out of step for every later command.
+
+    *segment_words* decrypts every chunk as it arrives (one TCP segment's payload, one
+    ``dataReceived``) in whole keystream words instead of decrypting whole commands: the
+    4-byte granularity the players blamed for garbled data behind PPPoE routers
+    (failure2006.md §5, M4a). While every chunk is a multiple of 4 bytes long nothing
+    changes; after a chunk that is not (a segment of an MSS such as 1414), every later
+    byte is decrypted with the keystream two bytes off. :attr:`misaligned` counts them.
     """
 
-    __slots__ = ("_buffer", "_header", "cipher", "max_size", "round_up")
+    __slots__ = (
+        "_buffer",
+        "_clear",
+        "_header",
+        "cipher",
+        "max_size",
+        "misaligned",
+        "round_up",
+        "segment_words",
+    )
 
-    def __init__(self, max_size: int = MAX_COMMAND_SIZE, round_up: bool = True) -> None:
+    def __init__(
+        self, max_size: int = MAX_COMMAND_SIZE, round_up: bool = True, segment_words: bool = False
+    ) -> None:
         self.cipher: V2Cipher | None = None
         self.max_size = max_size
         self.round_up = round_up
-        self._buffer = bytearray()
+        self.segment_words = segment_words
+        self.misaligned: list[int] = []  # the lengths of chunks that were not whole words
+        self._buffer = bytearray()  # as received (ciphertext, or clear before the cipher)
+        self._clear = bytearray()  # decrypted chunk by chunk (segment_words)
         self._header: Header | None = None
 
     @property
@@ -95,24 +116,47 @@ class Decoder:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a whole command."""
-        return len(self._buffer)
+        return len(self._buffer) + len(self._clear)
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if self.segment_words and self.cipher is not None:
+            self._flush_before_cipher()
+            self._decrypt_chunk(data)
+        else:
+            self._buffer += data
+
+    def _decrypt_chunk(self, data: bytes) -> None:
+        assert self.cipher is not None
+        if len(data) & 3:
+            self.misaligned.append(len(data))
+        self._clear += self.cipher.apply(data, round_up=True)
+
+    def _flush_before_cipher(self) -> None:
+        """Bytes that arrived with the clear first command: the rest of that chunk."""
+        if self._buffer:
+            rest = bytes(self._buffer)
+            self._buffer.clear()
+            self._decrypt_chunk(rest)
 
     def next_frame(self) -> Frame | None:
         """The next whole command, or None until more bytes arrive.
 
         Raises :class:`FrameError` for a size field that cannot be true.
         """
+        if self.segment_words and self.cipher is not None:
+            self._flush_before_cipher()
+            return self._parse(self._clear, None)
+        return self._parse(self._buffer, self.cipher)
+
+    def _parse(self, buffer: bytearray, cipher: V2Cipher | None) -> Frame | None:
         header = self._header
         if header is None:
-            if len(self._buffer) < HEADER_SIZE:
+            if len(buffer) < HEADER_SIZE:
                 return None
-            raw = bytes(self._buffer[:HEADER_SIZE])
-            del self._buffer[:HEADER_SIZE]
-            if self.cipher is not None:
-                raw = self.cipher.apply(raw)
+            raw = bytes(buffer[:HEADER_SIZE])
+            del buffer[:HEADER_SIZE]
+            if cipher is not None:
+                raw = cipher.apply(raw)
             header = Header(*HEADER.unpack(raw))
             if header.size < HEADER_SIZE:
                 raise FrameError(
@@ -126,11 +170,11 @@ class Decoder:
                 )
             self._header = header
         length = header.size - HEADER_SIZE
-        if len(self._buffer) < length:
+        if len(buffer) < length:
             return None
-        body = bytes(self._buffer[:length])
-        del self._buffer[:length]
+        body = bytes(buffer[:length])
+        del buffer[:length]
         self._header = None
-        if self.cipher is not None:
-            body = self.cipher.apply(body, round_up=self.round_up)
+        if cipher is not None:
+            body = cipher.apply(body, round_up=self.round_up)
         return Frame(header.command, header.flag, body)

@@ -111,6 +111,14 @@ class TlsProtocol(ProtocolWrapper):
         self.core.close()
         self._pump()
 
+    def abortConnection(self) -> None:
+        """Drop the connection at once: no close_notify, nothing more written."""
+        self._closing = True
+        self.disconnecting = True
+        if self.transport is not None:
+            abort = getattr(self.transport, "abortConnection", self.transport.loseConnection)
+            abort()
+
     # --- pumping -------------------------------------------------------------------------
 
     def _pump(self) -> None:

@@ -1,0 +1,1 @@
+"""Scenarios: worlds built from knobs, run in virtual time, reported as a matrix."""
