@@ -1,0 +1,120 @@
+"""``dcsim up`` as a user runs it: one process, the banner with every address and the
+Flycast setting, real peers (dig, an HTTP client) on what it prints, a port in use as
+one line with exit 1, and Ctrl-C stopping it cleanly."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.peers import require_program
+
+ROOT = Path(__file__).resolve().parents[2]
+ANY = "tcp:127.0.0.1:0"
+SETTINGS = f"""
+data_dir = "{{data}}"
+[dns]
+zones = "{ROOT / "configs" / "zones"}"
+listen = ["udp:127.0.0.1:0", "{ANY}"]
+[auth]
+listen = ["{ANY}"]
+[auth.certificates]
+key_bits = 1024
+ca_key_bits = 512
+[pso]
+listen = ["{ANY}"]
+ship_listen = "{ANY}"
+[dcnet]
+ppp = ["{ANY}"]
+ppp_7656 = ["{ANY}"]
+ethernet = ["{ANY}"]
+probe = ["udp:127.0.0.1:0"]
+modem = ["{ANY}"]
+[status]
+listen = "{{status}}"
+"""
+_ROW = re.compile(r"^  (?P<what>.+?)\s{2,}(?P<where>\S+)$")
+
+
+def settings(tmp_path: Path, status: str = ANY) -> Path:
+    path = tmp_path / "dcsim.toml"
+    path.write_text(SETTINGS.format(data=tmp_path / "data", status=status))
+    return path
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcsim.cli", "--config", str(config), "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def banner(process: subprocess.Popen[str]) -> tuple[dict[str, str], list[str]]:
+    """The listening table and the rest of the banner, up to its last line."""
+    assert process.stdout is not None
+    rows: dict[str, str] = {}
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if m := _ROW.match(lines[-1]):
+            rows.setdefault(m["what"], m["where"])
+        if line.startswith("Ctrl-C"):
+            return rows, lines
+    raise AssertionError(f"dcsim up ended early: {process.stderr.read()}")  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_path):
+    dig = require_program("dig", "bind9-dnsutils")
+    process = start(settings(tmp_path))
+    try:
+        rows, lines = banner(process)
+        for what in (
+            "DNS over UDP",
+            "licence server (HTTPS, SSL 3.0)",
+            "PSO login",
+            "PSO ship",
+            "DCNet PPP (modem mode)",
+            "DCNet Ethernet (broadband adapter)",
+            "fake modem, answered by PPP",
+            "status page",
+        ):
+            assert what in rows, (what, lines)
+        flycast = "network:DCNet=yes,network:EmulateBBA=no,network:DCNetServer=127.0.0.1"
+        assert any(flycast in line for line in lines)
+
+        dns = rows["DNS over UDP"].rsplit(":", 1)[1]
+        answer = subprocess.run(
+            [dig, "+short", "@127.0.0.1", "-p", dns, "pso01.dricas.ne.jp"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert answer.stdout.split() == ["192.0.2.20"]
+        with urllib.request.urlopen(rows["status page"] + "api/snapshot", timeout=30) as reply:
+            snapshot = json.load(reply)
+        assert [q["name"] for q in snapshot["dns"]] == ["pso01.dricas.ne.jp"]
+        assert snapshot["dns"][0]["answers"] == ["192.0.2.20"]
+
+        # A second dcsim wanting the same status port: one line naming it, exit 1.
+        port = rows["status page"].rstrip("/").rsplit(":", 1)[1]
+        (tmp_path / "second").mkdir()
+        second = start(settings(tmp_path / "second", status=f"tcp:127.0.0.1:{port}"))
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 1 and out == "", err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"127.0.0.1:{port}" in err and "status.listen" in err
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0
