@@ -5,7 +5,9 @@ with an LCP Terminate-Request."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import shutil
 from pathlib import Path
 
 from twisted.internet.defer import Deferred
@@ -147,3 +149,57 @@ def test_a_console_on_dcnet_reaches_the_lobby_and_is_hung_up_on_stop(tmp_path: P
     ]
     # Stopping dcsim ends the link from the server side: the console hears Terminate.
     assert seen["ended"].reason is EndReason.PEER_TERMINATED
+
+
+class ModemConsole(Protocol):
+    """A console on the fake modem over TCP: dials, and keeps everything it hears."""
+
+    def __init__(self, carrier: Deferred) -> None:
+        self.carrier = carrier
+        self.received = b""
+
+    def connectionMade(self) -> None:
+        self.transport.write(b"ATDT555\r")
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+        if b"CONNECT" in self.received and not self.carrier.called:
+            self.carrier.callback(None)
+
+
+def test_stopping_hangs_up_a_modem_call_with_no_carrier(tmp_path: Path) -> None:
+    """A call in data mode when dcsim stops: the access server ends it, and the console
+    hears NO CARRIER before the fake modems close."""
+    for name in ("jp", "eu"):
+        shutil.copy(ROOT / "modem" / f"{name}.toml", tmp_path)
+    fast = tmp_path / "fast.toml"  # the far end answers at once
+    fast.write_text('extends = "eu"\nname = "fast"\nanswer_delay = 0.1\ntraining = 0.1\n')
+    settings = on_free_ports(tmp_path)
+    settings = dataclasses.replace(
+        settings, modem=dataclasses.replace(settings.modem, line=str(fast))
+    )
+    reactor = SelectReactor()
+    system = Dcsim(settings, reactor, rng=random.Random(1))
+    endpoints = {e.what: e.where for e in system.start()}
+    modem_port = Listen.from_text(endpoints["fake modem, answered by PPP"]).port
+    carrier: Deferred = Deferred()
+    console = ModemConsole(carrier)
+    reactor.connectTCP("127.0.0.1", modem_port, ClientFactory.forProtocol(lambda: console))
+    seen: dict[str, object] = {}
+
+    def stopped(_: object) -> None:
+        seen["heard"] = console.received
+        reactor.stop()
+
+    carrier.addCallback(lambda _: system.stop()).addCallback(stopped)
+    carrier.addErrback(lambda f: (seen.setdefault("error", f), reactor.stop()))
+
+    def timeout() -> None:
+        seen.setdefault("error", f"timed out, heard {console.received!r}")
+        reactor.stop()
+
+    reactor.callLater(30, timeout)
+    reactor.run(installSignalHandlers=False)
+
+    assert "error" not in seen, seen.get("error")
+    assert seen["heard"].endswith(b"NO CARRIER\r\n"), seen["heard"]

@@ -38,6 +38,12 @@ class Monitor:
         self.registry = registry
         self.reactor = reactor
         self._modem_calls: dict[str, SessionHandle] = {}  # modem name -> its current call
+        self._connected: set[str] = set()  # modems whose call is in data mode
+
+    @property
+    def calls_connected(self) -> int:
+        """Modem calls connected and not yet ended (NO CARRIER not yet sent)."""
+        return len(self._connected)
 
     # --- the fake modem ----------------------------------------------------------------
 
@@ -57,8 +63,10 @@ class Monitor:
         elif handle is None:
             return
         elif isinstance(event, CallConnected):
+            self._connected.add(name)
             handle.set_state(State.LCP, f"CONNECT {event.rate} to {event.number}")
         elif isinstance(event, CallLogged):
+            self._connected.discard(name)
             record = event.record
             handle.end(Cause(record.cause) if record.cause else None, _call_summary(record))
             del self._modem_calls[name]

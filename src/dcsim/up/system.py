@@ -50,6 +50,10 @@ from dcsim.up.monitor import Monitor, ObservedDns
 log = Logger()
 
 HTTPS_PORT = 443
+# How long stopping waits for modem calls to end once their PPP sessions have: the
+# console hears NO CARRIER S10 (1.4 s by default) after the far end hangs up.
+MODEM_GRACE = 5.0
+NO_CARRIER_LINGER = 0.5
 
 
 @dataclass(frozen=True)
@@ -204,8 +208,29 @@ class Dcsim:
     # --- stopping ----------------------------------------------------------------------
 
     def stop(self) -> Deferred[Any]:
-        """End every session politely, then close every socket and database."""
-        return self.dcnet.stop().addBoth(lambda _: self._close())
+        """End every session politely, then close every socket and database: PPP links
+        get an LCP Terminate-Request, then each modem call they answered hangs up and
+        its console hears NO CARRIER (after S10) before the modems close."""
+        stopping = self.dcnet.stop()
+        stopping.addBoth(lambda _: self._modem_calls_ended())
+        return stopping.addBoth(lambda _: self._close())
+
+    def _modem_calls_ended(self) -> Deferred[None]:
+        """Fires once no modem call is connected any more (or after MODEM_GRACE), and
+        NO_CARRIER_LINGER later if there was one: a pty loses what its reader has not
+        read yet when it closes."""
+        done: Deferred[None] = Deferred()
+        deadline = self.reactor.seconds() + MODEM_GRACE
+        linger = NO_CARRIER_LINGER if self.monitor.calls_connected else 0.0
+
+        def check() -> None:
+            if not self.monitor.calls_connected or self.reactor.seconds() >= deadline:
+                self.reactor.callLater(linger, done.callback, None)
+            else:
+                self.reactor.callLater(0.1, check)
+
+        check()
+        return done
 
     def _close(self) -> Deferred[Any]:
         for item in self._modems:
