@@ -60,13 +60,19 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
+class StartFailed(Exception):
+    """A server could not start under twistd (a port in use, a serial port missing)."""
+
+
 class ServerService(Service):
     """A :class:`Server` as a Twisted service: ``startService`` starts it and logs what
     is listening; ``stopService`` returns the server's Deferred, so twistd waits for the
     polite hang-ups before the reactor stops.
 
-    A server that cannot start (a port in use) is one critical log line, then the process
-    exits with status 1: twistd would otherwise print a traceback."""
+    A server that cannot start is one critical log line and :class:`StartFailed`. twistd
+    lets that exception end the process (status 1) once it has removed its pid file and,
+    when daemonised, told the waiting parent; :func:`_one_line_for_start_failures` makes
+    the interpreter print it as one line on standard error instead of a traceback."""
 
     def __init__(self, name: str, server: Server) -> None:
         self.setName(name)
@@ -79,14 +85,29 @@ class ServerService(Service):
         except (Failed, UsageError, ConfigError) as e:
             self.running = 0
             log.critical("dcsim: {error}", error=str(e))
-            usage = isinstance(e, UsageError | ConfigError)
-            raise SystemExit(EXIT_USAGE if usage else EXIT_FAILED) from None
+            _one_line_for_start_failures()
+            raise StartFailed(str(e)) from None
         for line in lines:
             log.info("{line}", line=line)
 
     def stopService(self) -> Deferred[Any]:
         super().stopService()
         return maybeDeferred(self.server.stop)
+
+
+def _one_line_for_start_failures() -> None:
+    """Have an uncaught :class:`StartFailed` printed as ``dcsim: message`` (on the
+    original standard error: twistd has redirected ``sys.stderr`` to its log)."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if isinstance(value, StartFailed):
+            if sys.__stderr__ is not None:
+                print(f"dcsim: {value}", file=sys.__stderr__, flush=True)
+        else:
+            previous(kind, value, tb)
+
+    sys.excepthook = hook
 
 
 def settings_from_environment(environ: Mapping[str, str] | None = None) -> Settings:

@@ -3,6 +3,7 @@ service (started, announced, stopped; a failure to start is one critical line)."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from dcsim.dns.command import ZoneServer
 from dcsim.dns.settings import DnsSettings
 from dcsim.modem.command import ModemServer
 from dcsim.modem.settings import ModemSettings
-from dcsim.service import ServerService, or_exit, settings_from_environment
+from dcsim.service import ServerService, StartFailed, or_exit, settings_from_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,13 +76,19 @@ def test_a_server_is_started_announced_and_stopped(events) -> None:
     assert len(results) == 1 and not isinstance(results[0], Exception)
 
 
-def test_a_server_that_cannot_start_is_one_critical_line_and_exit_1(events) -> None:
+def test_a_server_that_cannot_start_is_one_critical_line_and_one_line_on_exit(
+    events, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    monkeypatch.setattr(sys, "__stderr__", sys.stderr)
     modem = ModemSettings(serial="/nonexistent/ttyUSB9", profiles=ROOT / "modem")
     service = ServerService("modem", ModemServer(modem, MemoryReactorClock()))
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(StartFailed) as failed:
         service.startService()
-    assert exited.value.code == 1
     assert not service.running
+    # Uncaught, as under twistd, it is printed as one line.
+    sys.excepthook(StartFailed, failed.value, failed.value.__traceback__)
+    assert capsys.readouterr().err == f"dcsim: {failed.value}\n"
     (critical,) = [e for e in events if e.get("log_namespace") == "dcsim.service"]
     assert critical["log_level"] is LogLevel.critical
     assert critical["error"].startswith("modem: cannot open /nonexistent/ttyUSB9")

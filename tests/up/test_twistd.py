@@ -18,7 +18,7 @@ from dcsim.ppp.auth import Login
 from dcsim.ppp.client import PppClientFactory
 from dcsim.ppp.link import EndReason, client_config
 from tests.peers import require_program
-from tests.up.twistd import ROOT, run_twistd, settings_file, twistd
+from tests.up.twistd import ROOT, TWISTD, run_twistd, settings_file, twistd
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +163,30 @@ def test_a_port_in_use_is_one_line_and_status_1(tmp_path: Path) -> None:
         busy.listen()
         result = run_twistd(tmp_path, "dcsim", "--config", str(config))
     assert result.returncode == 1
+    message = f"dcsim: status page: cannot listen on tcp:127.0.0.1:{ports['status']}"
     (line,) = [line for line in result.stdout.splitlines() if "#critical]" in line]
-    assert f"dcsim: status page: cannot listen on tcp:127.0.0.1:{ports['status']}" in line
-    assert "status.listen" in line
+    assert message in line and "status.listen" in line
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "twistd.pid").exists()
+
+
+def test_a_port_in_use_when_daemonised_is_reported_by_the_parent(tmp_path: Path) -> None:
+    config, ports = settings_file(tmp_path)
+    log = tmp_path / "twistd.log"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", ports["auth"]))
+        busy.listen()
+        daemon = [TWISTD, "--pidfile", str(tmp_path / "twistd.pid"), "--logfile", str(log)]
+        result = subprocess.run(
+            [*daemon, "dcsim", "--config", str(config)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith("An error has occurred: ")
+    assert "StartFailed: cannot listen on 127.0.0.1" in result.stderr
+    assert f"cannot listen on 127.0.0.1:{ports['auth']} for licence server" in log.read_text()
+    assert not (tmp_path / "twistd.pid").exists()
