@@ -61,11 +61,22 @@ def encode(
     ``pad=False`` sends the body as it is and puts its true size in the header, as JP
     DC v1 does with its 90; the cipher still uses a whole word for the last bytes.
     """
+    data = bytearray()
+    append_frame(data, command, flag, body, pad=pad)
+    return cipher.apply(data) if cipher is not None else bytes(data)
+
+
+def append_frame(
+    buffer: bytearray, command: int, flag: int, body: bytes, *, pad: bool = True
+) -> None:
+    """Append one command's plaintext frame (as :func:`encode` makes it) to *buffer*."""
     size = pad4(HEADER_SIZE + len(body)) if pad else HEADER_SIZE + len(body)
     if size > MAX_COMMAND_SIZE:
         raise ValueError(f"command {command:02X} of 0x{size:X} bytes exceeds 0x7C00")
-    data = HEADER.pack(command, flag, size) + body + bytes(size - HEADER_SIZE - len(body))
-    return cipher.apply(data) if cipher is not None else data
+    buffer += HEADER.pack(command, flag, size)
+    buffer += body
+    if size - HEADER_SIZE - len(body):
+        buffer += bytes(size - HEADER_SIZE - len(body))
 
 
 class Decoder:

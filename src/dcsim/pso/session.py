@@ -103,7 +103,7 @@ from dcsim.pso.events import (
     Redirected,
     Step,
 )
-from dcsim.pso.framing import MAX_COMMAND_SIZE, Decoder, FrameError, encode
+from dcsim.pso.framing import MAX_COMMAND_SIZE, Decoder, FrameError, append_frame, encode
 from dcsim.pso.ship import Ship, ShipFull
 from dcsim.pso.text import MARKER_JAPANESE
 from dcsim.pso.version import LOBBY_COUNT, Version
@@ -337,8 +337,11 @@ class Session:
     def data_to_send(self) -> bytes:
         if self._plain:
             assert self._sent_cipher is not None
-            self._out += self._sent_cipher.apply(self._plain)
+            sealed = self._sent_cipher.apply(self._plain)
             self._plain.clear()
+            if not self._out:
+                return sealed
+            self._out += sealed
         out = bytes(self._out)
         self._out.clear()
         return out
@@ -362,13 +365,17 @@ class Session:
         if self._closed is not None:
             return
         flag, body = command.pack()
-        self._queue(encode(command.code, flag, body))
+        # Queued in the clear; data_to_send encrypts everything queued at once.
+        append_frame(
+            self._out if self._sent_cipher is None else self._plain, command.code, flag, body
+        )
+        self.on_output()
 
     def _queue(self, frame: bytes) -> None:
-        """Queue one command's plaintext frame (encrypted in :meth:`data_to_send`)."""
+        """Queue one command's plaintext frame, made beforehand (see :meth:`send`)."""
         if self._closed is not None:
             return
-        if self._sent_cipher is None:  # the hello
+        if self._sent_cipher is None:
             self._out += frame
         else:
             self._plain += frame
