@@ -371,6 +371,10 @@ class Session:
         )
         self.on_output()
 
+    def _send_flag(self, command: type[Command], flag: int) -> None:
+        """Send a command that is only its flag (the frame is made once per flag)."""
+        self._queue(_flag_frame(command, flag))
+
     def _queue(self, frame: bytes) -> None:
         """Queue one command's plaintext frame, made beforehand (see :meth:`send`)."""
         if self._closed is not None:
@@ -473,11 +477,11 @@ class Session:
         ):
             result = CheckResult.REGISTER
         if self.version is Version.V1:
-            self.send(V1CheckResult(result))
+            self._send_flag(V1CheckResult, result)
         elif self.version is Version.V2:
-            self.send(V2CheckResult(result))
+            self._send_flag(V2CheckResult, result)
         else:  # NTE: 0 asks for the connection info (8A), anything else goes to 8B
-            self.send(NteCheckResult(0 if verdict.accepted else 1))
+            self._send_flag(NteCheckResult, 0 if verdict.accepted else 1)
         if not verdict.accepted:
             self._close(
                 f"licence check refused: {verdict.reason or result.name}",
@@ -491,16 +495,16 @@ class Session:
     def _on_v1_register(self, command: V1Register) -> None:
         self.sub_version = command.sub_version
         self.language = command.language
-        self.send(V1RegisterResult(1))
+        self._send_flag(V1RegisterResult, 1)
         self._set_phase(Phase.AWAIT_LOGIN)
 
     def _on_v2_register(self, command: V2Register) -> None:
         self.language = command.language
-        self.send(V2RegisterResult(1))
+        self._send_flag(V2RegisterResult, 1)
         self._set_phase(Phase.AWAIT_LOGIN)
 
     def _on_nte_info(self, command: NteConnectionInfo) -> None:
-        self.send(NteConnectionResult(1))
+        self._send_flag(NteConnectionResult, 1)
         self._set_phase(Phase.AWAIT_LOGIN)
 
     # --- login server and ship: the login --------------------------------------------
@@ -587,7 +591,7 @@ class Session:
             self._set_phase(Phase.REDIRECTED)
             self._send_redirect()
         else:
-            self.send(SaveResult(1))  # the client saves and asks for the time (B1)
+            self._send_flag(SaveResult, 1)  # the client saves and asks for the time (B1)
             self._set_phase(Phase.REDIRECTED)
 
     def _send_redirect(self) -> None:
@@ -617,7 +621,7 @@ class Session:
             return
         self.send(ClientConfig(self.guild_card))
         self._queue(_lobby_list_frame(LOBBY_COUNT[self.version]))
-        self.send(NteRequestCharacter() if self.version is Version.NTE else RequestCharacter())
+        self._send_flag(NteRequestCharacter if self.version is Version.NTE else RequestCharacter, 0)
         self._events.append(
             LoggedIn(self.guild_card, self.version, self.sub_version, self.name, Step.SHIP_LOGIN)
         )
@@ -710,6 +714,12 @@ class Session:
 
 def _nothing() -> None:
     pass
+
+
+@functools.cache  # a few dozen: results and requests
+def _flag_frame(command: type[Command], flag: int) -> bytes:
+    """The plaintext frame of a flag-only command (90/9A results, 97, 95...)."""
+    return encode(command.code, *command(flag).pack())  # type: ignore[call-arg]
 
 
 @functools.cache  # two lists: DC v1's and v2's
