@@ -159,7 +159,7 @@ def test_a_failing_policy_answers_a_connection_error(tmp_path, logged):
         def check(self, credentials):
             raise RuntimeError("the accounts database is gone")
 
-    reactor, svc = service(tmp_path)
+    _reactor, svc = service(tmp_path)
     svc.checker.policy = Broken()
     client = Client(PROFILES["us-v2"])
     client.connection_made(0)
