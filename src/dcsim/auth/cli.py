@@ -15,9 +15,10 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from dcsim.address import Listen
+from dcsim.address import Listen, listen_argument
 from dcsim.auth.accounts import (
     MAX_BAD_USER_LEVEL,
     Account,
@@ -30,6 +31,8 @@ from dcsim.auth.service import licence_factory
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.settings import Settings
 from dcsim.tls.certs import CertificateError
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="the licence server listens on tcp only")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +51,7 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="tcp:HOST:PORT",
         help="listen here (repeatable; default: auth.listen)",
     )
@@ -58,16 +61,6 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", help="SSL profile: ntssl, modern or custom")
     _database_option(parser)
     parser.set_defaults(run=_auth)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError("the licence server listens on tcp only")
-    return listen
 
 
 def _auth(args: argparse.Namespace, settings: Settings) -> int:
