@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -105,6 +106,30 @@ def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_pat
             snapshot = json.load(reply)
         assert [q["name"] for q in snapshot["dns"]] == ["pso01.dricas.ne.jp"]
         assert snapshot["dns"][0]["answers"] == ["192.0.2.20"]
+
+        # A virtual Dreamcast from a second process dials the DCNet port and stands in a
+        # lobby while the status page shows it there.
+        ppp = rows["DCNet PPP (modem mode)"]
+        config = str(tmp_path / "dcsim.toml")
+        console = ["--dcnet", ppp, "--disc", "jp-v2", "--lobby-time", "10", "--json"]
+        dial = subprocess.Popen(
+            [sys.executable, "-m", "dcsim.cli", "--config", config, "dial", *console],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        states = []
+        for _ in range(300):
+            with urllib.request.urlopen(rows["status page"] + "api/snapshot", timeout=30) as r:
+                live = json.load(r)["live"]
+            states += [(s["kind"], s["state"]) for s in live]
+            if ("dcnet-ppp", "lobby") in states or dial.poll() is not None:
+                break
+            time.sleep(0.1)
+        report = json.loads(dial.communicate(timeout=120)[0])
+        assert dial.returncode == 0 and report["reached_lobby"], report
+        assert ("dcnet-ppp", "lobby") in states
 
         # A second dcsim wanting the same status port: one line naming it, exit 1.
         port = rows["status page"].rstrip("/").rsplit(":", 1)[1]
