@@ -1,20 +1,40 @@
-"""``dcsim check``: judge a client's dialling, from the fake modem's call log."""
+"""``dcsim dial`` (the virtual Dreamcast against a running dcsim, or in a simulated world)
+and ``dcsim check`` (judge a client's dialling, from the fake modem's call log)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from dataclasses import replace
+from ipaddress import IPv4Address
 from pathlib import Path
 
-from dcsim.cli import EXIT_FAILED, EXIT_OK, UsageError
+from cryptography import x509
+from twisted.internet.error import ConnectionLost
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from dcsim.address import listen_argument
+from dcsim.cli import EXIT_FAILED, EXIT_OK, Failed, UsageError
 from dcsim.client.check import SESSION_GAP, check, render
+from dcsim.client.console import Console
+from dcsim.client.discs import DISCS
+from dcsim.client.report import SessionReport
+from dcsim.client.settings import ConsoleSettings
 from dcsim.modem.calllog import CallRecord
 from dcsim.settings import Settings
+from dcsim.tls.certs import CA_FILE, trust_roots
+from dcsim.tls.connection import ChainCheck, accept_any_chain
+
+log = Logger()
 
 MAX_LOG_LINE = 1 << 20  # a call record is a few hundred bytes; a longer line is not one
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _register_dial(sub)
     parser = sub.add_parser(
         "check",
         help="judge a client's dialling against Sega's rules, from a modem call log",
@@ -74,3 +94,165 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render(reports))
     return EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED
+
+
+# --- dcsim dial ----------------------------------------------------------------------------
+
+
+def _register_dial(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "dial",
+        help="run the virtual Dreamcast: dial, PPP, DNS, licence check, PSO login, lobby",
+        description="Run one session of the virtual Dreamcast ([client.console] settings) "
+        "and report every step with its time, and a failure as one of Sega's causes. "
+        "--modem dials through a running fake modem (dcsim modem --listen, with the PPP "
+        "answerer); --dcnet speaks PPP straight to a DCNet port (7654); --virtual runs it "
+        "in virtual time in a world of dcsim's own servers. Exit 1 if the session failed.",
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--modem", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument("--dcnet", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument(
+        "--virtual",
+        choices=("dialup", "dcnet", "broadband"),
+        help="in virtual time, on this kind of line into the revival world",
+    )
+    parser.add_argument("--disc", choices=sorted(DISCS), help="the PSO disc")
+    parser.add_argument(
+        "--number", action="append", metavar="DIGITS", help="an access number (repeatable)"
+    )
+    parser.add_argument(
+        "--dns", action="append", type=_ipv4, metavar="ADDRESS", help="a stored DNS server"
+    )
+    parser.add_argument("--lobby-time", type=float, metavar="SECONDS", help="time in the lobby")
+    parser.add_argument("--json", action="store_true", help="the report as one JSON object")
+    parser.set_defaults(run=_dial)
+
+
+def _ipv4(text: str) -> IPv4Address:
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+
+
+def _console_settings(args: argparse.Namespace, settings: Settings) -> ConsoleSettings:
+    console = settings.client.console
+    changes: dict[str, object] = {}
+    if args.disc:
+        changes["disc"] = args.disc
+    if args.number:
+        changes["numbers"] = list(args.number)
+    if args.dns:
+        changes["dns"] = list(args.dns)
+    if args.lobby_time is not None:
+        if args.lobby_time < 0:
+            raise UsageError("--lobby-time must not be negative")
+        changes["lobby_time"] = args.lobby_time
+    if args.virtual:
+        changes["link"] = "bba" if args.virtual == "broadband" else "modem"
+    elif args.modem or args.dcnet:
+        changes["link"] = "modem"
+    try:
+        return replace(console, **changes)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _dial(args: argparse.Namespace, settings: Settings) -> int:
+    console = _console_settings(args, settings)
+    if args.virtual:
+        report = _dial_virtual(args.virtual, console, settings)
+    else:
+        report = _dial_real(args, console, settings)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(report.render())
+    return EXIT_OK if report.ok and report.reached_lobby else EXIT_FAILED
+
+
+def _dial_virtual(kind: str, console: ConsoleSettings, settings: Settings) -> SessionReport:
+    import tempfile
+
+    from dcsim.client.revival import revival_world
+    from dcsim.net.clock import run as run_clock
+
+    with tempfile.TemporaryDirectory(prefix="dcsim-dial-") as tmp:
+        world = revival_world(kind, console, Path(tmp))
+        host = world.console_host
+        assert host is not None
+        machine = Console(console, host, rules=settings.client.rules, check_chain=world.trust)
+        box: list[object] = []
+        world.run_console(machine).addBoth(box.append)
+        run_clock(world.clock, 6 * 3600, until=lambda: bool(box))
+        world.close()
+    if not box:
+        raise Failed("the virtual Dreamcast did not finish in six virtual hours")
+    result = box[0]
+    if isinstance(result, Failure):
+        result.raiseException()
+    assert isinstance(result, SessionReport)
+    return result
+
+
+def _dial_real(
+    args: argparse.Namespace, console: ConsoleSettings, settings: Settings
+) -> SessionReport:
+    from twisted.internet import reactor
+
+    from dcsim.net.network import Network
+
+    target = args.modem or args.dcnet
+    if target.transport != "tcp":
+        raise UsageError(f"{target}: the console connects over tcp")
+    host = Network(reactor, seed=0).add_host("console")  # type: ignore[arg-type]
+    machine = Console(
+        console, host, rules=settings.client.rules, check_chain=_trust(settings.data_path)
+    )
+
+    def attach(protocol: Protocol) -> None:
+        def failed(reason: Failure) -> None:
+            text = f"cannot reach {target}: {reason.getErrorMessage()}"
+            if args.modem:
+                protocol.connectionLost(Failure(ConnectionLost(text)))
+            else:
+                machine.link_failed(text)
+
+        reactor.connectTCP(target.host, target.port, _Once(protocol, failed), timeout=30)  # type: ignore[attr-defined]
+
+    box: list[object] = []
+    started = machine.run_modem(attach) if args.modem else machine.run_ppp(attach)
+    started.addBoth(box.append).addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+    result = box[0]
+    if isinstance(result, Failure):
+        result.raiseException()
+    assert isinstance(result, SessionReport)
+    return result
+
+
+class _Once(ClientFactory):
+    """Connect one given protocol; tell *failed* if the connection cannot be made."""
+
+    noisy = False
+
+    def __init__(self, protocol: Protocol, failed: Callable[[Failure], None]) -> None:
+        self.instance = protocol
+        self.failed = failed
+
+    def buildProtocol(self, addr: object) -> Protocol:
+        return self.instance
+
+    def clientConnectionFailed(self, connector: object, reason: Failure) -> None:
+        self.failed(reason)
+
+
+def _trust(data_dir: Path) -> ChainCheck:
+    """The roots of a dcsim licence server sharing this data directory, if there is one;
+    else (with a note in the log) any chain."""
+    ca = data_dir / "tls" / CA_FILE
+    if not ca.exists():
+        log.info("no {ca}: the licence server's certificate will not be checked", ca=ca)
+        return accept_any_chain
+    return trust_roots([x509.load_pem_x509_certificate(ca.read_bytes())])

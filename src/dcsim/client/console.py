@@ -48,7 +48,7 @@ from dcsim.dns.stub import DreamcastResolver, StubConfig, StubLookupError
 from dcsim.net.host import VirtualHost
 from dcsim.ppp.auth import Login
 from dcsim.ppp.client import PppClientSession
-from dcsim.ppp.link import LinkEnded, NetworkUp, client_config
+from dcsim.ppp.link import EndReason, LinkEnded, NetworkUp, client_config
 from dcsim.pso.client import Client, LobbyJoined, LoginFailed, Redirect, SegmentMisaligned
 from dcsim.pso.client_twisted import LoginError, PsoClientConnector
 from dcsim.tls.connection import ChainCheck, accept_any_chain
@@ -117,6 +117,8 @@ class Console:
         self.steps: list[Step] = []
         self.connector: PsoClientConnector | None = None
         self._hang_up: Callable[[], defer.Deferred[None]] | None = None
+        self._link_ended: defer.Deferred[LinkEnded] | None = None
+        self._lost: LinkEnded | None = None
         if settings.mss is not None:
             host.tcp_config = replace(host.tcp_config, mss=settings.mss)
         self.started = host.seconds()
@@ -158,6 +160,7 @@ class Console:
             return _within(self.clock, line.ended, HANG_UP_TIMEOUT, line.transport)
 
         self._hang_up = hang_up
+        self._link_ended = _copy(session.ended)
         return self._run(self._modem_up(line, session, attach))
 
     def run_ppp(self, attach: Callable[[Protocol], object]) -> defer.Deferred[SessionReport]:
@@ -170,6 +173,7 @@ class Console:
             return _within(self.clock, ended, HANG_UP_TIMEOUT, session.transport)
 
         self._hang_up = hang_up
+        self._link_ended = _copy(ended)
         return self._run(self._ppp_up(session, ended, attach))
 
     def run_ethernet(self, lease: Online, source: str) -> defer.Deferred[SessionReport]:
@@ -221,9 +225,8 @@ class Console:
         start = self.clock.seconds()
         up: defer.Deferred[NetworkUp] = defer.Deferred()
         session.up.addCallbacks(up.callback, lambda _: None)
-        first = yield defer.DeferredList(
-            [up, _copy(ended)], fireOnOneCallback=True, consumeErrors=True
-        )
+        down = _copy(self._link_ended) if self._link_ended is not None else _copy(ended)
+        first = yield defer.DeferredList([up, down], fireOnOneCallback=True, consumeErrors=True)
         value = first[0]
         if not isinstance(value, NetworkUp):
             failure = ppp_failure(value)
@@ -276,7 +279,7 @@ class Console:
         detail = ""
         try:
             online = await link_up
-            reached = await self._game(online)
+            reached = await self._play(online)
         except _StepFailed as e:
             cause, detail = e.cause, e.detail
         except Exception as e:  # a bug in a layer: report it, never hang the caller
@@ -292,6 +295,31 @@ class Console:
             self.started,
             self.clock.seconds(),
         )
+
+    async def _play(self, online: Online) -> bool:
+        """The game, ended early if the link goes down under it (carrier lost, the ISP's
+        idle timeout, the far end terminating PPP)."""
+        game = defer.ensureDeferred(self._game(online))
+        start = self.clock.seconds()
+
+        def lost(event: LinkEnded) -> None:
+            if not game.called:
+                self._lost = event
+                game.cancel()
+
+        if self._link_ended is not None:
+            self._link_ended.addCallback(lost)
+        try:
+            return await game
+        except defer.CancelledError:
+            event = self._lost
+            if event is None:
+                raise
+            detail = f"the link ended under the game: {event.reason.value}" + (
+                f" ({event.detail})" if event.detail else ""
+            )
+            self._record(StepKind.PPP, "link", start, False, detail)
+            raise _StepFailed(event.cause or Cause.NO_PHYSICAL_CONNECTION, detail) from None
 
     async def _game(self, online: Online) -> bool:
         disc_ = self.disc
@@ -480,6 +508,13 @@ class Console:
             self._record(StepKind.HANG_UP, "line", start, False, str(e))
             return
         self._record(StepKind.HANG_UP, "line", start, True, "")
+
+    def link_failed(self, reason: str) -> None:
+        """The connection to the modem or the access server could not be made."""
+        if self._link_ended is not None and not self._link_ended.called:
+            self._link_ended.callback(
+                LinkEnded(EndReason.HUNG_UP, Cause.NO_PHYSICAL_CONNECTION, reason)
+            )
 
     def cancel(self) -> None:
         """The user presses cancel, or the console is reset: hang up at once."""

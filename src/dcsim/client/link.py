@@ -140,6 +140,13 @@ class SerialLine(Protocol):
             self.dialler.cancel(self.clock.seconds())
             self._pump()
 
+    def carrier(self, on: bool) -> None:
+        """The modem's DCD line (wired where there is one): losing the carrier while
+        online ends the call under PPP at once, as the console's modem driver sees it."""
+        if not on and self.online:
+            self.online = False
+            self.ppp.connectionLost(Failure(ConnectionDone("carrier lost")))
+
     def leave_data_mode(self) -> None:
         """PPP is over: escape to command mode and hang up."""
         if not self.online:

@@ -97,6 +97,9 @@ class LoginKnobs:
     credentials: Literal["accept-any", "sylverant", "sega-serial"] = setting(
         "accept-any", "Who may log in."
     )
+    idle_timeout: float = setting(
+        900.0, "Seconds without a command before the server disconnects a player.", min=10
+    )
 
 
 @dataclass(frozen=True)

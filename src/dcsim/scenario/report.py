@@ -86,19 +86,21 @@ def matrix(scenario: Scenario, results: Sequence[CellResult]) -> str:
     configs = [c for c in scenario.configs if any(r.config == c for r in results)]
     paths = [p for p in scenario.paths if any(r.path == p for r in results)]
     width = max([len(code) for code in table.values()] + [len(c) for c in configs]) + 2
-    head = "path".ljust(6) + "".join(c.ljust(width) for c in configs)
+    first = max(len(p) for p in [*paths, "path"]) + 2
+    head = "path".ljust(first) + "".join(c.ljust(width) for c in configs)
     lines = [head.rstrip(), "-" * len(head.rstrip())]
     for p in paths:
-        row = p.ljust(6) + "".join(table.get((p, c), "").ljust(width) for c in configs)
+        row = p.ljust(first) + "".join(table.get((p, c), "").ljust(width) for c in configs)
         lines.append(row.rstrip())
     return "\n".join(lines)
 
 
 def legend(scenario: Scenario) -> str:
     lines = ["Paths:"]
-    lines += [f"  {name:5} {path.text}" for name, path in scenario.paths.items()]
+    width = max(len(n) for n in [*scenario.paths, *scenario.configs])
+    lines += [f"  {name:{width}} {path.text}" for name, path in scenario.paths.items()]
     lines.append("Configurations:")
-    lines += [f"  {name:5} {cfg.text}" for name, cfg in scenario.configs.items()]
+    lines += [f"  {name:{width}} {cfg.text}" for name, cfg in scenario.configs.items()]
     return "\n".join(lines)
 
 

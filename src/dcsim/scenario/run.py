@@ -15,6 +15,7 @@ from twisted.internet import task
 from dcsim.client.console import Console
 from dcsim.client.report import SessionReport
 from dcsim.client.rules import SegaRules
+from dcsim.modem.calllog import CallRecord
 from dcsim.net.clock import run as run_clock
 from dcsim.pso.events import Closed
 from dcsim.scenario.model import ConfigSpec, PathSpec, Scenario
@@ -30,6 +31,7 @@ class CellResult:
     outcome: Outcome
     capture_dir: Path | None
     wall_seconds: float
+    calls: tuple[CallRecord, ...] = ()  # the fake modem's call log, for dial-up cells
 
     @property
     def virtual_seconds(self) -> float:
@@ -117,7 +119,13 @@ def run_cell(
         report.raiseException()
     outcome = classify(report, facts_of(world, console))
     return CellResult(
-        path_name, config.name, report, outcome, capture_dir, time.perf_counter() - started
+        path_name,
+        config.name,
+        report,
+        outcome,
+        capture_dir,
+        time.perf_counter() - started,
+        tuple(world.call_log.records),
     )
 
 

@@ -124,7 +124,7 @@ class Resident:
 
 @dataclass
 class World:
-    clock: task.Clock
+    clock: Any  # IReactorTime: a task.Clock, or the reactor
     net: Network
     knobs: WorldKnobs
     access: AccessKnobs
@@ -139,6 +139,8 @@ class World:
     routes_after: list[tuple[VirtualHost, str]] = field(default_factory=list)
     cleanups: list[Callable[[], object]] = field(default_factory=list)
     lobby_names: list[str] = field(default_factory=list)  # the residents' names
+    access_server: AccessServer | None = None  # dial-up and DCNet: the PPP access server
+    modem_setup: ModemSetup | None = None  # dial-up: what the fake modems share
 
     # --- what the world knows that a console does not -----------------------------------
 
@@ -173,9 +175,11 @@ def build_world(
     data_dir: Path,
     seed: int | str = 0,
     capture_dir: Path | None = None,
-    clock: task.Clock | None = None,
+    clock: Any = None,
 ) -> World:
-    clock = clock or task.Clock()
+    """The world of one cell on *clock* (a ``task.Clock``; the real reactor when the
+    world serves real consoles)."""
+    clock = clock if clock is not None else task.Clock()
     net = Network(clock, seed=zlib.crc32(str(seed).encode()), capture_dir=capture_dir)
     world = World(clock, net, knobs, access)
     rng = random.Random(f"{seed}:world")
@@ -303,6 +307,7 @@ def _sega(world: World, data_dir: Path, rng: random.Random) -> None:
         ship_address=IPv4Address(SHIP),
         jp_v1_round_up=knobs.login.v1_round_up,
         credentials=knobs.login.credentials,
+        idle_timeout=knobs.login.idle_timeout,
     )
     service = PsoService(settings_pso, data_dir, reactor=pso, rng=_rng(rng), database=":memory:")
     service.start()
@@ -520,6 +525,7 @@ def _dialup(
     )
     book = PhoneBook(unknown=entry)
     setup = ModemSetup(line, book, {"ppp": server_}, world.clock, call_log=world.call_log)
+    world.access_server, world.modem_setup = server_, setup
 
     def start(console: Console) -> defer.Deferred[SessionReport]:
         if access.kind == "dcnet":
@@ -528,11 +534,12 @@ def _dialup(
                     world.clock, protocol, server_.buildProtocol(None), ("console", "dcnet")
                 )
             )
-        return console.run_modem(
-            lambda protocol: wire.connect(
-                world.clock, protocol, setup.protocol("console-line"), ("console", "modem")
-            )
-        )
+
+        def attach(line: Any) -> None:
+            modem = setup.protocol("console-line", set_dcd=line.carrier)
+            wire.connect(world.clock, line, modem, ("console", "modem"))
+
+        return console.run_modem(attach)
 
     world._start = start
 

@@ -1,0 +1,127 @@
+"""`dcsim dial`: in virtual time, and over real sockets against a running dcsim (a fake
+modem and a DCNet port in front of dcsim's own servers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dcsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dial_in_virtual_time(capsys):
+    assert main(["-q", "dial", "--virtual", "dialup", "--disc", "us-v2", "--lobby-time", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "licence  auth01.dricas.com" in out and "in the lobby and back" in out
+
+
+def test_dial_reports_a_failure_as_a_cause(tmp_path, capsys):
+    """A console set to its own (static) DNS, the ISP's resolver, which follows the
+    public tree of 2006: no PSO name there, so the lookup fails (cause 4)."""
+    settings = tmp_path / "console.toml"
+    settings.write_text('[client.console]\nbba_method = "static"\ndns = ["198.51.100.53"]\n')
+    argv = ["-q", "--config", str(settings), "dial", "--virtual", "broadband", "--json"]
+    assert main(argv) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["failed_step"] == "dns" and report["cause"] == 4
+
+
+def test_dial_refuses_bad_settings(capsys):
+    assert (
+        main(
+            [
+                "dial",
+                "--virtual",
+                "dialup",
+                "--number",
+                "1",
+                "--number",
+                "2",
+                "--number",
+                "3",
+                "--number",
+                "4",
+            ]
+        )
+        == 2
+    )
+    assert "one to three" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    data = tmp_path_factory.mktemp("serve")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.client.serve_revival", str(data)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        ports = {}
+        for _ in range(2):
+            kind, port = process.stdout.readline().split()
+            ports[kind] = int(port)
+        yield ports, data
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _dial(args: list[str], data: Path) -> subprocess.CompletedProcess:
+    settings = data / "settings.toml"
+    settings.write_text(f'data_dir = "{data}"\n')
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcsim.cli",
+            "--config",
+            str(settings),
+            "-q",
+            "dial",
+            "--json",
+            "--lobby-time",
+            "1",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_dial_through_a_running_fake_modem(running):
+    """Real TCP to dcsim's fake modem: AT commands and dialling in real time (about 13 s
+    for a Japanese line), then PPP to the access server, and the whole game."""
+    ports, data = running
+    done = _dial(["--modem", f"tcp:127.0.0.1:{ports['modem']}", "--disc", "jp-v2"], data)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [s["step"] for s in report["steps"]][:3] == ["dial", "ppp", "dns"]
+    assert report["reached_lobby"]
+
+
+@pytest.mark.slow
+def test_dial_a_running_dcnet_port(running):
+    ports, data = running
+    done = _dial(["--dcnet", f"tcp:127.0.0.1:{ports['dcnet']}", "--disc", "eu-v2"], data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["steps"][0]["step"] == "ppp"
+
+
+def test_dial_with_nothing_there_is_no_physical_connection(tmp_path):
+    done = _dial(["--dcnet", "tcp:127.0.0.1:1"], tmp_path)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["cause"] == 1
