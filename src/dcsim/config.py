@@ -66,10 +66,16 @@ def setting(
 
 def load(path: str | Path, cls: type[T]) -> T:
     """Read the TOML file at *path* into *cls*; any problem raises :class:`ConfigError`."""
+    return from_mapping(read_toml(path), cls, str(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The parsed TOML file at *path* (for files read into more than one dataclass);
+    a missing, unreadable or malformed file raises :class:`ConfigError`."""
     source = str(path)
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(source, "", "no such file") from None
     except IsADirectoryError:
@@ -80,7 +86,6 @@ def load(path: str | Path, cls: type[T]) -> T:
         raise ConfigError(source, "", f"not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise ConfigError(source, "", "not valid TOML: the file is not UTF-8 text") from None
-    return from_mapping(data, cls, source)
 
 
 def loads(text: str, cls: type[T], source: str = "<string>") -> T:

@@ -125,3 +125,36 @@ def test_dial_with_nothing_there_is_no_physical_connection(tmp_path):
     done = _dial(["--dcnet", "tcp:127.0.0.1:1"], tmp_path)
     assert done.returncode == 1
     assert json.loads(done.stdout)["cause"] == 1
+
+
+@pytest.mark.slow
+def test_dial_through_a_fake_modem_on_a_pty(running, tmp_path):
+    """The console's serial line on the pty of `dcsim modem --pty`, whose calls are
+    relayed to the running access server (answerer tcp:HOST:PORT, as DreamPi does)."""
+    ports, data = running
+    modem = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dcsim.cli",
+            "-q",
+            "modem",
+            "--pty",
+            "--answerer",
+            f"tcp:127.0.0.1:{ports['dcnet']}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = modem.stdout.readline()
+        device = line.split("modem pty at ", 1)[1].split()[0]
+        done = _dial(["--pty", device, "--disc", "us-v1"], data)
+        assert done.returncode == 0, done.stdout + done.stderr
+        steps = [s["step"] for s in json.loads(done.stdout)["steps"]]
+        assert steps[:2] == ["dial", "ppp"] and "lobby" in steps
+    finally:
+        modem.kill()
+        modem.wait(timeout=10)

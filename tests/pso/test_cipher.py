@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dcsim.pso.cipher import V2Cipher, first_word
+from dcsim.pso.cipher import PAGE_BYTES, TABLE_BYTES, V2Cipher, first_word
 
 VECTORS = {
     0x00000000: (0x61E68846, 0xC3949451, 0xB542A6A0),
@@ -87,6 +87,53 @@ def test_without_rounding_up_the_stream_is_two_bytes_behind():
     d = V2Cipher(5)
     d.apply(bytes(0x22), round_up=False)
     assert c.keystream(8) == d.keystream(8)
+
+
+def reference_bytes(seed: int, length: int) -> bytes:
+    words = reference_keystream(seed, (length + 3) // 4)
+    return struct.pack(f"<{len(words)}I", *words)[:length]
+
+
+#: One call on a cipher: ("apply", length, round_up) or ("keystream", length, False).
+CALLS = st.tuples(
+    st.sampled_from(["apply", "apply", "keystream"]),
+    st.one_of(st.integers(0, 16), st.integers(0, 2 * PAGE_BYTES + 8)),
+    st.booleans(),
+)
+
+
+def check_calls(seed: int, calls: list[tuple[str, int, bool]], data_seed: int = 0) -> None:
+    """Run *calls* on the fast cipher and check each answer against the reference."""
+    total = sum(n + 3 for _, n, _ in calls)
+    expected = reference_bytes(seed, total)
+    cipher = V2Cipher(seed)
+    position = 0
+    for i, (kind, n, round_up) in enumerate(calls):
+        stream = expected[position : position + n]
+        if kind == "keystream":
+            assert cipher.keystream(n) == stream, (i, position, n)
+            position += n
+            continue
+        data = bytes((data_seed + i + j) & 0xFF for j in range(n))
+        want = bytes(a ^ b for a, b in zip(data, stream, strict=True))
+        assert cipher.apply(data, round_up) == want, (i, position, n, round_up)
+        position += n + ((-n & 3) if round_up else 0)
+
+
+@given(st.integers(0, M), st.lists(CALLS, max_size=8), st.integers(0, 255))
+def test_the_fast_keystream_is_the_reference_for_any_calls(seed, calls, data_seed):
+    """Any key, any lengths (page boundaries crossed at any byte), with and without
+    rounding up: the fast cipher gives the reference keystream, byte for byte."""
+    check_calls(seed, calls, data_seed)
+
+
+@pytest.mark.parametrize("seed", [0, 0xF481F23B, M])
+def test_past_the_tables_the_stream_goes_on_from_the_generator(seed):
+    """The tables cover the first TABLE_BYTES of a stream; after that the cipher runs
+    the generator from the state where they end, without a seam."""
+    calls = [("apply", TABLE_BYTES - 6, False), ("apply", 0x26, True), ("keystream", 5, False)]
+    calls += [("apply", PAGE_BYTES + 9, i % 2 == 0) for i in range(5)]
+    check_calls(seed, calls)
 
 
 def test_key_out_of_range():

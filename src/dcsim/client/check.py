@@ -229,15 +229,7 @@ def _hang_up_on_reset(calls: list[CallRecord]) -> Finding:
             f"{len(connected)} connected calls; {by_console} hung up by the console, "
             "the rest by the far end",
         )
-    shown = ", ".join(
-        f"call {r.call} ({r.hangup.value} after {r.connected_seconds:.0f} s)" for r in left[:5]
-    )
-    return Finding(
-        name,
-        Verdict.FAIL,
-        f"the line was left open until nothing had been sent for a while: {shown}",
-        tuple(r.call for r in left),
-    )
+    return _ended_badly(name, "the line was left open until nothing had been sent", left)
 
 
 def _idle_disconnect(calls: list[CallRecord], rules: SegaRules) -> Finding:
@@ -256,15 +248,15 @@ def _idle_disconnect(calls: list[CallRecord], rules: SegaRules) -> Finding:
             Verdict.PASS,
             f"no call was kept past {rules.idle_disconnect:g} s until the network cut it",
         )
+    what = f"calls kept up beyond {rules.idle_disconnect:g} s until the network ended them"
+    return _ended_badly(name, what, cut)
+
+
+def _ended_badly(rule: str, what: str, calls: list[CallRecord]) -> Finding:
     shown = ", ".join(
-        f"call {r.call} ({r.hangup.value} after {r.connected_seconds:.0f} s)" for r in cut[:5]
+        f"call {r.call} ({r.hangup.value} after {r.connected_seconds:.0f} s)" for r in calls[:5]
     )
-    return Finding(
-        name,
-        Verdict.FAIL,
-        f"calls kept up beyond {rules.idle_disconnect:g} s until the network ended them: {shown}",
-        tuple(r.call for r in cut),
-    )
+    return Finding(rule, Verdict.FAIL, f"{what}: {shown}", tuple(r.call for r in calls))
 
 
 def render(reports: Sequence[CheckReport]) -> str:

@@ -111,6 +111,9 @@ def _register_dial(sub: argparse._SubParsersAction) -> None:
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--modem", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument(
+        "--pty", metavar="DEVICE", help="the console's serial line: a fake modem's pty"
+    )
     where.add_argument("--dcnet", type=listen_argument, metavar="tcp:HOST:PORT")
     where.add_argument(
         "--virtual",
@@ -151,7 +154,7 @@ def _console_settings(args: argparse.Namespace, settings: Settings) -> ConsoleSe
         changes["lobby_time"] = args.lobby_time
     if args.virtual:
         changes["link"] = "bba" if args.virtual == "broadband" else "modem"
-    elif args.modem or args.dcnet:
+    else:
         changes["link"] = "modem"
     try:
         return replace(console, **changes)
@@ -204,7 +207,7 @@ def _dial_real(
     from dcsim.net.network import Network
 
     target = args.modem or args.dcnet
-    if target.transport != "tcp":
+    if target is not None and target.transport != "tcp":
         raise UsageError(f"{target}: the console connects over tcp")
     host = Network(reactor, seed=0).add_host("console")  # type: ignore[arg-type]
     machine = Console(
@@ -212,6 +215,10 @@ def _dial_real(
     )
 
     def attach(protocol: Protocol) -> None:
+        if args.pty:
+            _open_pty(protocol, args.pty, reactor)
+            return
+
         def failed(reason: Failure) -> None:
             text = f"cannot reach {target}: {reason.getErrorMessage()}"
             if args.modem:
@@ -222,7 +229,7 @@ def _dial_real(
         reactor.connectTCP(target.host, target.port, _Once(protocol, failed), timeout=30)  # type: ignore[attr-defined]
 
     box: list[object] = []
-    started = machine.run_modem(attach) if args.modem else machine.run_ppp(attach)
+    started = machine.run_ppp(attach) if args.dcnet else machine.run_modem(attach)
     started.addBoth(box.append).addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
     reactor.run()  # type: ignore[attr-defined]
     result = box[0]
@@ -230,6 +237,16 @@ def _dial_real(
         result.raiseException()
     assert isinstance(result, SessionReport)
     return result
+
+
+def _open_pty(protocol: Protocol, device: str, reactor: object) -> None:
+    """The console's serial line on *device* (a fake modem's pty, or a real port)."""
+    from twisted.internet.serialport import SerialPort
+
+    try:
+        SerialPort(protocol, device, reactor, baudrate=115200)
+    except OSError as e:  # pyserial's SerialException is an OSError
+        protocol.connectionLost(Failure(ConnectionLost(f"cannot open {device}: {e}")))
 
 
 class _Once(ClientFactory):

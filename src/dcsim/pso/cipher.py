@@ -17,16 +17,36 @@ client. :meth:`V2Cipher.apply` therefore rounds up by default and discards the u
 keystream bytes; with ``round_up=False`` it keeps them for the next call, which is what a
 byte-stream implementation of the same cipher does, and which leaves the two directions'
 keystreams out of step after such a command.
+
+How it is computed fast
+-----------------------
+Every step of the generator, from the key schedule through the re-mixes, adds and
+subtracts words modulo 2**32, and the seed enters the key schedule only as one more
+word. So keystream word *n* is an affine function of the seed, the same for every key:
+``word[n] = A[n] * seed + B[n] (mod 2**32)``, where ``B`` is the keystream of seed 0 and
+``A`` the difference between the keystreams of seeds 1 and 0 (``A[0] = 0xC6DCAB76``
+gives the closed form above). :class:`_Tables` keeps ``A`` and ``B`` for the first
+:data:`TABLE_BYTES` of every stream, each word in a 64-bit lane of a big int, so that
+one multiplication by the seed and one addition compute hundreds of keystream words at
+once (``A * seed + B`` is below 2**64, so no lane carries into the next); the low 32 bits
+of each lane are the words. A login never gets past the tables; a stream that does
+(a long lobby session) goes on from the state at the tables' end with the re-mix of
+:func:`_mix`, the generator itself.
 """
 
 from __future__ import annotations
 
 import struct
+from array import array
+from collections.abc import Iterator
 
 _MASK = 0xFFFFFFFF
 _STATE_WORDS = 55
 _PACK = struct.Struct("<55I")
 _BLOCK = 4 * _STATE_WORDS
+#: Typecode of a 4-byte array item: the tables move whole words around as raw bytes.
+_WORD = "I"
+assert array(_WORD).itemsize == 4
 
 
 def _lane_masks(n: int) -> tuple[int, int, int, int, int]:
@@ -69,47 +89,139 @@ def _mix(state: int) -> int:
     return (state & _KEEP_49_55) | (high << (32 * 48))
 
 
+def _initial_state(seed: int) -> int:
+    """The state after the key schedule and its five re-mixes: the first 55 keystream
+    words, packed as for :func:`_mix`."""
+    words = [0] * (_STATE_WORDS + 1)  # 1-based, as in the description
+    words[_STATE_WORDS] = seed
+    a, b = 1, seed
+    for i in range(21, 21 * 55, 21):
+        words[i % _STATE_WORDS] = a
+        a, b = (b - a) & _MASK, a
+    state = int.from_bytes(_PACK.pack(*words[1:]), "little")
+    for _ in range(5):
+        state = _mix(state)
+    return state
+
+
+# --- the affine tables -------------------------------------------------------------
+
+#: Keystream words per page: 4 states of 55 words (880 bytes). A cipher computes a
+#: page at a time and keeps the page it is in.
+PAGE_WORDS = 4 * _STATE_WORDS
+PAGE_BYTES = 4 * PAGE_WORDS
+_PAGE_BLOCKS = PAGE_WORDS // _STATE_WORDS
+#: How much of every stream the tables cover: 76 pages, 66,880 bytes. They take about
+#: 270 KB when whole, grown page by page as streams reach them.
+TABLE_PAGES = 76
+TABLE_BYTES = TABLE_PAGES * PAGE_BYTES
+#: The low 32 bits of every other word of a page, from word 0 or from word 1.
+_EVEN = int.from_bytes(array(_WORD, [_MASK, 0] * (PAGE_WORDS // 2)), "little")
+_ODD = _EVEN << 32
+
+
+def _split(words: bytes) -> tuple[int, int]:
+    """A page of little-endian words -> (its even words, its odd words), each as an int
+    with the other words zero: every word has a free word above it to carry into."""
+    zeros = array(_WORD, bytes(len(words) // 2))
+    even = array(_WORD, words)
+    odd = array(_WORD, words)
+    even[1::2] = zeros
+    odd[::2] = zeros
+    return int.from_bytes(even, "little"), int.from_bytes(odd, "little")
+
+
+class _Tables:
+    """``A`` and ``B`` page by page: ``A`` and ``B`` of the page's even words, then of
+    its odd words, as from :func:`_split`. The page of seed *s* is ``((A_even * s +
+    B_even) & _EVEN) | ((A_odd * s + B_odd) & _ODD)``: each product is below 2**64, so
+    it spills only into the free word above it, which the mask clears."""
+
+    def __init__(self) -> None:
+        self.pages: list[tuple[int, int, int, int]] = []
+        self._zero = _initial_state(0)
+        self._one = _initial_state(1)
+
+    def page(self, index: int) -> tuple[int, int, int, int]:
+        pages = self.pages
+        while len(pages) <= index:
+            zero, one = array(_WORD), array(_WORD)
+            for _ in range(_PAGE_BLOCKS):
+                zero.frombytes(self._zero.to_bytes(_BLOCK, "little"))
+                one.frombytes(self._one.to_bytes(_BLOCK, "little"))
+                self._zero, self._one = _mix(self._zero), _mix(self._one)
+            # A = keystream(1) - keystream(0), word by word, modulo 2**32
+            diff = array(_WORD, [(x - y) & _MASK for x, y in zip(one, zero, strict=True)])
+            pages.append((*_split(diff.tobytes()), *_split(zero.tobytes())))
+        return pages[index]
+
+
+_TABLES = _Tables()
+
+
 class V2Cipher:
     """One direction's keystream; :meth:`apply` encrypts or decrypts (the same thing)."""
 
-    __slots__ = ("_offset", "_state", "_stream")
+    __slots__ = ("_far", "_far_block", "_page", "_page_index", "_position", "_seed")
 
     def __init__(self, seed: int) -> None:
         if not 0 <= seed <= _MASK:
             raise ValueError(f"a PSO V2 key is a 32-bit number, not {seed}")
-        words = [0] * (_STATE_WORDS + 1)  # 1-based, as in the description
-        words[_STATE_WORDS] = seed
-        a, b = 1, seed
-        for i in range(21, 21 * 55, 21):
-            words[i % _STATE_WORDS] = a
-            a, b = (b - a) & _MASK, a
-        state = int.from_bytes(_PACK.pack(*words[1:]), "little")
-        for _ in range(5):
+        self._seed = seed
+        self._position = 0  # keystream bytes used so far
+        #: The keystream page the stream is in, as a little-endian int.
+        self._page = 0
+        self._page_index = -1
+        #: Past the tables: the generator's state (55 words) at keystream block
+        #: ``_far_block``, the last one made.
+        self._far = 0
+        self._far_block = -1
+
+    def _page_int(self, index: int) -> int:
+        if index != self._page_index:
+            if index < TABLE_PAGES:
+                a_even, a_odd, b_even, b_odd = _TABLES.page(index)
+                seed = self._seed
+                page = ((a_even * seed + b_even) & _EVEN) | ((a_odd * seed + b_odd) & _ODD)
+            else:
+                page = self._far_page(index)
+            self._page, self._page_index = page, index
+        return self._page
+
+    def _far_page(self, index: int) -> int:
+        """A page past the tables, from the generator itself (pages come in order)."""
+        if self._far_block < 0:
+            last = self._page_int(TABLE_PAGES - 1)
+            self._far = last >> (32 * (PAGE_WORDS - _STATE_WORDS))
+            self._far_block = TABLE_PAGES * _PAGE_BLOCKS - 1
+        state = self._far
+        blocks = []
+        for _ in range(_PAGE_BLOCKS):
             state = _mix(state)
-        self._state = state
-        # The first 55 keystream words are the state as it stands after the five mixes.
-        self._stream = state.to_bytes(_BLOCK, "little")
-        self._offset = 0
+            blocks.append(state.to_bytes(_BLOCK, "little"))
+        self._far = state
+        self._far_block += _PAGE_BLOCKS
+        assert self._far_block == (index + 1) * _PAGE_BLOCKS - 1
+        return int.from_bytes(b"".join(blocks), "little")
+
+    def _pieces(self, length: int) -> Iterator[tuple[int, int]]:
+        """The next *length* keystream bytes, page by page: (bytes as an int, how many)."""
+        start = self._position
+        self._position = start + length
+        page, offset = divmod(start, PAGE_BYTES)
+        while length:
+            count = min(length, PAGE_BYTES - offset)
+            k = self._page_int(page) >> (8 * offset)
+            if count < PAGE_BYTES - offset:
+                k &= (1 << (8 * count)) - 1
+            yield k, count
+            length -= count
+            page += 1
+            offset = 0
 
     def keystream(self, length: int) -> bytes:
         """The next *length* keystream bytes (advancing the stream by exactly that)."""
-        need = self._offset + length
-        stream = self._stream
-        if need > len(stream):
-            parts = [stream[self._offset :]]
-            have = len(parts[0])
-            state = self._state
-            while have < length:
-                state = _mix(state)
-                parts.append(state.to_bytes(_BLOCK, "little"))
-                have += _BLOCK
-            self._state = state
-            stream = b"".join(parts)
-            self._stream, self._offset = stream, 0
-            need = length
-        out = stream[self._offset : need]
-        self._offset = need
-        return out
+        return b"".join(k.to_bytes(n, "little") for k, n in self._pieces(length))
 
     def next_word(self) -> int:
         """The next keystream word (used by tests and key derivation checks)."""
@@ -121,11 +233,26 @@ class V2Cipher:
         n = len(data)
         if not n:
             return b""
-        ks = self.keystream(n)
+        start = self._position
+        page, offset = divmod(start, PAGE_BYTES)
+        if offset + n <= PAGE_BYTES:  # the common case: within one page
+            self._position = start + n + ((-n & 3) if round_up else 0)
+            k = self._page if page == self._page_index else self._page_int(page)
+            if offset:
+                k >>= 8 * offset
+            if offset + n < PAGE_BYTES:
+                k &= (1 << (8 * n)) - 1
+            return (int.from_bytes(data, "little") ^ k).to_bytes(n, "little")
+        parts = []
+        done = 0
+        for k, count in self._pieces(n):
+            chunk = data[done : done + count]
+            done += count
+            parts.append((int.from_bytes(chunk, "little") ^ k).to_bytes(count, "little"))
+        out = b"".join(parts)
         if round_up and n & 3:
-            self.keystream(-n & 3)
-        x = int.from_bytes(data, "little") ^ int.from_bytes(ks, "little")
-        return x.to_bytes(n, "little")
+            self._position += -n & 3
+        return out
 
 
 def first_word(seed: int) -> int:

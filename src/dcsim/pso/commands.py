@@ -98,7 +98,10 @@ class CheckResult(IntEnum):
 
     @property
     def accepted(self) -> bool:
-        return self in (CheckResult.OK, CheckResult.REGISTER, CheckResult.OK_SAVE)
+        return self in _ACCEPTED
+
+
+_ACCEPTED = frozenset((CheckResult.OK, CheckResult.REGISTER, CheckResult.OK_SAVE))
 
 
 class CommandError(ValueError):
@@ -423,14 +426,9 @@ class _Fixed(Command):
 
     @classmethod
     def parse(cls, flag: int, body: bytes) -> Self:
-        values: dict[str, object] = {}
-        offset = 0
-        for name, kind, size in cls.LAYOUT:
-            raw = body[offset:] if kind == "rest" else body[offset : offset + size]
-            offset += size
-            if name is not None:
-                values[name] = _READ[kind](raw)
-        if "flag" in cls.__dataclass_fields__:  # type: ignore[attr-defined]
+        fields, takes_flag = _PLANS.get(cls) or _plan(cls)
+        values = {name: read(body[start:stop]) for name, read, start, stop in fields}
+        if takes_flag:
             values["flag"] = flag
         return cls(**values)
 
@@ -440,6 +438,25 @@ class _Fixed(Command):
             for name, kind, size in self.LAYOUT
         )
         return getattr(self, "flag", 0), body
+
+
+Plan = tuple[tuple[tuple[str, Callable[[bytes], object], int, int | None], ...], bool]
+#: Per _Fixed class: (field name, reader, start, stop) for each named field of its
+#: LAYOUT, and whether it takes the header flag; made on first use.
+_PLANS: dict[type, Plan] = {}
+
+
+def _plan(cls: type[_Fixed]) -> Plan:
+    fields = []
+    offset = 0
+    for name, kind, size in cls.LAYOUT:
+        stop = None if kind == "rest" else offset + size
+        if name is not None:
+            fields.append((name, _READ[kind], offset, stop))
+        offset += size
+    plan = (tuple(fields), "flag" in cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    _PLANS[cls] = plan
+    return plan
 
 
 #: Serial and access key as DC v1 and NTE send them: 17 bytes each.
@@ -1015,7 +1032,10 @@ LOBBY_ENTRY_SIZE = _PLAYER_HEAD.size + PLAYER_DATA_SIZE  # 0x43C
 
 @dataclass(frozen=True, slots=True)
 class LobbyPlayer:
-    """One player in a 67/68: lobby data (0x20) then inventory and display (0x41C)."""
+    """One player in a 67/68: lobby data (0x20) then inventory and display (0x41C).
+
+    The packed form is kept once made: the ship sends the same entry to everyone in a
+    lobby, and to each player who joins later."""
 
     guild_card: int
     address: IPv4Address
@@ -1023,17 +1043,21 @@ class LobbyPlayer:
     name: bytes
     player_data: bytes = field(repr=False)
     player_tag: int = PLAYER_PRESENT
+    _packed: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def pack(self) -> bytes:
-        data = self.player_data[:PLAYER_DATA_SIZE]
-        head = _PLAYER_HEAD.pack(
-            self.player_tag,
-            self.guild_card,
-            self.address.packed,
-            self.client_id,
-            fixed(self.name, 16),
-        )
-        return head + data + bytes(PLAYER_DATA_SIZE - len(data))
+        if not self._packed:
+            data = self.player_data[:PLAYER_DATA_SIZE]
+            head = _PLAYER_HEAD.pack(
+                self.player_tag,
+                self.guild_card,
+                self.address.packed,
+                self.client_id,
+                fixed(self.name, 16),
+            )
+            packed = head + data + bytes(PLAYER_DATA_SIZE - len(data))
+            object.__setattr__(self, "_packed", packed)  # a cache on a frozen value
+        return self._packed
 
     @classmethod
     def parse(cls, body: bytes, offset: int) -> LobbyPlayer:
@@ -1082,7 +1106,7 @@ class _JoinLobby(Command):
             0,
             0,
         )
-        return len(self.players), head + b"".join(p.pack() for p in self.players)
+        return len(self.players), head + b"".join([p.pack() for p in self.players])
 
 
 @command(Cmd.JOIN_LOBBY, Direction.TO_CLIENT)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from ipaddress import IPv4Address
@@ -22,11 +23,11 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall, IReactorThreads
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from dcsim.address import Listen
 from dcsim.auth.accounts import AccountSettings
+from dcsim.log import Logger
 from dcsim.pso.commands import CheckResult, RawCommand
 from dcsim.pso.credentials import POLICIES, Credentials, Policy, RegisteredAccounts, Verdict
 from dcsim.pso.events import (
@@ -55,6 +56,10 @@ PURGE_INTERVAL = 6 * 3600.0
 def _ipv4(host: str) -> IPv4Address:
     """The IPv4 address of a transport endpoint (IPv4-mapped IPv6 included)."""
     try:
+        return IPv4Address(socket.inet_pton(socket.AF_INET, host))  # the quick way
+    except OSError:
+        pass
+    try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return IPv4Address(0)
@@ -71,18 +76,24 @@ class Checker:
         self.guild_cards = guild_cards
         self.reactor = reactor
 
-    def check(self, credentials: Credentials) -> defer.Deferred[Verdict]:
+    def check(self, credentials: Credentials, answer: Callable[[Verdict], None]) -> None:
+        """Judge *credentials* and call *answer* with the verdict: at once for a quick
+        policy, from the reactor thread once a thread has run a blocking one."""
         if self.policy.blocking and IReactorThreads.providedBy(self.reactor):
             from twisted.internet.threads import deferToThreadPool
 
             d = deferToThreadPool(
                 self.reactor, self.reactor.getThreadPool(), self.policy.check, credentials
             )
-        else:
-            d = defer.maybeDeferred(self.policy.check, credentials)
-        d.addCallback(self._assign, credentials)
-        d.addErrback(self._failed, credentials)
-        return d
+            d.addCallback(self._assign, credentials)
+            d.addErrback(self._failed, credentials)
+            d.addCallback(answer)
+            return
+        try:
+            verdict = self._assign(self.policy.check(credentials), credentials)
+        except Exception:
+            verdict = self._failed(Failure(), credentials)
+        answer(verdict)
 
     def _assign(self, verdict: Verdict, credentials: Credentials) -> Verdict:
         if not verdict.accepted:
@@ -90,7 +101,7 @@ class Checker:
         number, new = self.guild_cards.assign(
             credentials.serial, credentials.access_key, self.reactor.seconds()
         )
-        return replace(verdict, guild_card=number, new_player=new)
+        return Verdict(verdict.result, verdict.reason, number, new)
 
     def _failed(self, failure: Failure, credentials: Credentials) -> Verdict:
         log.failure("credential check for {creds} failed", failure, creds=credentials)
@@ -102,7 +113,11 @@ class PsoServerProtocol(Protocol):
         self.factory = factory
         self.session: Session | None = None
         self._timer: IDelayedCall | None = None
+        self._armed_for = 0.0  # the deadline _timer was set for
         self._closing = False
+        #: True while this protocol works its own session: output is written once at
+        #: the end rather than after each command.
+        self._busy = False
         self.peer = ""
 
     # --- transport events ------------------------------------------------------------
@@ -112,7 +127,8 @@ class PsoServerProtocol(Protocol):
         peer, host = self.transport.getPeer(), self.transport.getHost()
         self.peer = f"{peer.host}:{peer.port}"
         self.session = Session(f.config, f.rng, _ipv4(peer.host), _ipv4(host.host), f.ship)
-        self.session.on_output = self._flush
+        self.session.on_output = self._output
+        self._busy = True
         self.session.connection_made(f.reactor.seconds())
         f.sessions.add(self)
         if len(f.sessions) > f.max_sessions:
@@ -120,11 +136,16 @@ class PsoServerProtocol(Protocol):
                 "The server is full. Please try again later.",
                 f"refused: {f.max_sessions} sessions already",
             )
+        self._busy = False
         self._pump()
 
     def dataReceived(self, data: bytes) -> None:
         assert self.session is not None
-        self.session.receive_data(data, self.factory.reactor.seconds())
+        self._busy = True
+        try:
+            self.session.receive_data(data, self.factory.reactor.seconds())
+        finally:
+            self._busy = False
         self._pump()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
@@ -138,9 +159,15 @@ class PsoServerProtocol(Protocol):
 
     # --- the pump --------------------------------------------------------------------
 
+    def _output(self) -> None:
+        """The session queued output: write it now, unless this protocol is working
+        the session itself (then :meth:`_pump` writes it all at the end), as when the
+        ship sends to this player because of another one."""
+        if not self._busy:
+            self._flush()
+
     def _flush(self) -> None:
-        """Write what the session has queued (also when another session's command made
-        the ship send to this one), and hang up once it has ended."""
+        """Write what the session has queued, and hang up once it has ended."""
         if self.session is None or self.transport is None:
             return
         out = self.session.data_to_send()
@@ -151,26 +178,46 @@ class PsoServerProtocol(Protocol):
             self.transport.loseConnection()
 
     def _pump(self) -> None:
-        self._flush()
-        self._drain_events()
+        """Act on the session's events until there are none, then write and re-arm.
+        A check answered at once (a quick policy) comes back through :meth:`answer`
+        while the events are being handled; this loop picks up what it caused."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._drain_events():
+                pass
+        finally:
+            self._busy = False
         self._flush()
         self._rearm()
 
-    def _drain_events(self) -> None:
+    def _drain_events(self) -> bool:
+        """Hand the session's events to the factory; whether there were any."""
         assert self.session is not None
+        handled = False
         for event in self.session.events():
+            handled = True
             self.factory.handle_event(self, event)
+        return handled
 
     def _rearm(self) -> None:
+        """Keep one timer no later than the session's deadline. A deadline that moves
+        later (every command a player sends moves the idle deadline) leaves the timer
+        as it is: when it fires early, :meth:`_on_timer` finds nothing due and sets it
+        again, so the timer is not cancelled and rescheduled on every command."""
         if self.session is None or self._closing:
             return
         deadline = self.session.deadline()
-        if self._timer is not None and self._timer.active():
+        if self._timer is not None:
+            if deadline is not None and self._armed_for <= deadline:
+                return
             self._timer.cancel()
-        self._timer = None
+            self._timer = None
         if deadline is not None:
             delay = max(0.0, deadline - self.factory.reactor.seconds())
             self._timer = self.factory.reactor.callLater(delay, self._on_timer)
+            self._armed_for = deadline
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -202,6 +249,7 @@ class PsoServerFactory(Factory):
         max_sessions: int = 1000,
     ) -> None:
         self.config = config
+        self.role = config.role.value  # for log lines
         self.reactor = reactor
         self.rng = rng
         self.checker = checker
@@ -218,70 +266,88 @@ class PsoServerFactory(Factory):
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
         if self.watch is not None:
             self.watch(protocol, event)
-        role = self.config.role.value
-        peer = protocol.peer
-        match event:
-            case CheckCredentials(credentials=creds):
-                self.checker.check(creds).addCallback(protocol.answer)
-            case ChatLine():
-                if self.chat_log is not None:
-                    self.chat_log.record(event)
-            case LoggedIn():
-                log.info(
-                    "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card "
-                    "{gc} ({name})",
-                    role=role,
-                    peer=peer,
-                    version=event.version.name,
-                    sub=event.sub_version,
-                    gc=event.guild_card,
-                    name=event.name.decode("latin-1"),
-                )
-            case JoinedLobby():
-                log.info(
-                    "ship {peer}: guild card {gc} in block {block} lobby {lobby}",
-                    peer=peer,
-                    gc=event.guild_card,
-                    block=event.block,
-                    lobby=event.lobby,
-                )
-            case Redirected():
-                log.info(
-                    "login {peer}: sent to ship {ship} at {address}:{port}",
-                    peer=peer,
-                    ship=event.ship,
-                    address=str(event.address),
-                    port=event.port,
-                )
-            case CommandIgnored(command=RawCommand() as raw):
-                log.info(
-                    "{role} {peer}: ignored command {cmd} flag {flag:02X}, {size} bytes: {reason}",
-                    role=role,
-                    peer=peer,
-                    cmd=raw.name,
-                    flag=raw.flag,
-                    size=len(raw.body) + 4,
-                    reason=raw.reason,
-                )
-            case CommandIgnored():
-                log.info(
-                    "{role} {peer}: ignored {cmd} in phase {phase}",
-                    role=role,
-                    peer=peer,
-                    cmd=type(event.command).__name__,
-                    phase=event.phase,
-                )
-            case Closed():
-                cause = f" [{event.cause.text}]" if event.cause else ""
-                log.info(
-                    "{role} {peer}: session closed: {reason}{cause}",
-                    role=role,
-                    peer=peer,
-                    reason=event.reason,
-                    cause=cause,
-                )
-            case _:
-                log.debug("{role} {peer}: {event}", role=role, peer=peer, event=event)
+        _EVENT_HANDLERS.get(type(event), PsoServerFactory._other)(self, protocol, event)
+
+    def _check(self, protocol: PsoServerProtocol, event: CheckCredentials) -> None:
+        self.checker.check(event.credentials, protocol.answer)
+
+    def _chat(self, protocol: PsoServerProtocol, event: ChatLine) -> None:
+        if self.chat_log is not None:
+            self.chat_log.record(event)
+
+    def _logged_in(self, protocol: PsoServerProtocol, event: LoggedIn) -> None:
+        log.info(
+            "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card {gc} ({name})",
+            role=self.role,
+            peer=protocol.peer,
+            version=event.version.name,
+            sub=event.sub_version,
+            gc=event.guild_card,
+            name=event.name.decode("latin-1"),
+        )
+
+    def _joined(self, protocol: PsoServerProtocol, event: JoinedLobby) -> None:
+        log.info(
+            "ship {peer}: guild card {gc} in block {block} lobby {lobby}",
+            peer=protocol.peer,
+            gc=event.guild_card,
+            block=event.block,
+            lobby=event.lobby,
+        )
+
+    def _redirected(self, protocol: PsoServerProtocol, event: Redirected) -> None:
+        log.info(
+            "login {peer}: sent to ship {ship} at {address}:{port}",
+            peer=protocol.peer,
+            ship=event.ship,
+            address=event.address,
+            port=event.port,
+        )
+
+    def _ignored(self, protocol: PsoServerProtocol, event: CommandIgnored) -> None:
+        raw = event.command
+        if isinstance(raw, RawCommand):
+            log.info(
+                "{role} {peer}: ignored command {cmd} flag {flag:02X}, {size} bytes: {reason}",
+                role=self.role,
+                peer=protocol.peer,
+                cmd=raw.name,
+                flag=raw.flag,
+                size=len(raw.body) + 4,
+                reason=raw.reason,
+            )
+        else:
+            log.info(
+                "{role} {peer}: ignored {cmd} in phase {phase}",
+                role=self.role,
+                peer=protocol.peer,
+                cmd=type(raw).__name__,
+                phase=event.phase,
+            )
+
+    def _closed(self, protocol: PsoServerProtocol, event: Closed) -> None:
+        log.info(
+            "{role} {peer}: session closed: {reason}{cause}",
+            role=self.role,
+            peer=protocol.peer,
+            reason=event.reason,
+            cause=f" [{event.cause.text}]" if event.cause else "",
+        )
+
+    def _other(self, protocol: PsoServerProtocol, event: object) -> None:
+        log.debug("{role} {peer}: {event}", role=self.role, peer=protocol.peer, event=event)
+
+
+#: Event type -> what the edge does with it; anything else is logged at debug level.
+_EVENT_HANDLERS: dict[type, Callable[[PsoServerFactory, PsoServerProtocol, Any], None]] = {
+    CheckCredentials: PsoServerFactory._check,
+    ChatLine: PsoServerFactory._chat,
+    LoggedIn: PsoServerFactory._logged_in,
+    JoinedLobby: PsoServerFactory._joined,
+    Redirected: PsoServerFactory._redirected,
+    CommandIgnored: PsoServerFactory._ignored,
+    Closed: PsoServerFactory._closed,
+}
 
 
 class PsoService:

@@ -25,6 +25,7 @@ The flows, as recorded from real discs (shared/research/pso_servers.md section 4
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -122,6 +123,10 @@ class Role(Enum):
 
 
 class Phase(Enum):
+    # Members are singletons: hashed by identity, in C (the session looks its tables up
+    # by phase at every change; Enum's own hash is Python code).
+    __hash__ = object.__hash__
+
     AWAIT_CHECK = "await-check"  # 17 sent
     AWAIT_REGISTER = "await-register"  # told to register
     AWAIT_LOGIN = "await-login"  # licence accepted
@@ -178,10 +183,12 @@ class Session:
         "_connected_at",
         "_decoder",
         "_events",
+        "_handlers",
         "_last_activity",
         "_out",
         "_pending",
         "_phase",
+        "_plain",
         "_redirected_at",
         "_rng",
         "_sent_cipher",
@@ -217,8 +224,11 @@ class Session:
         self._decoder = Decoder(config.max_command_size, config.round_up)
         self._sent_cipher: V2Cipher | None = None
         self._out = bytearray()
+        #: Commands sent since the last data_to_send, to be encrypted together there.
+        self._plain = bytearray()
         self._events: list[object] = []
         self._phase = Phase.CLOSED
+        self._handlers = _HANDLERS[Phase.CLOSED]
         self._pending: tuple[Step, Command] | None = None
         self._closed: Closed | None = None
         self._connected_at = 0.0
@@ -325,6 +335,10 @@ class Session:
         return iter(events)
 
     def data_to_send(self) -> bytes:
+        if self._plain:
+            assert self._sent_cipher is not None
+            self._out += self._sent_cipher.apply(self._plain)
+            self._plain.clear()
         out = bytes(self._out)
         self._out.clear()
         return out
@@ -348,7 +362,16 @@ class Session:
         if self._closed is not None:
             return
         flag, body = command.pack()
-        self._out += encode(command.code, flag, body, self._sent_cipher)
+        self._queue(encode(command.code, flag, body))
+
+    def _queue(self, frame: bytes) -> None:
+        """Queue one command's plaintext frame (encrypted in :meth:`data_to_send`)."""
+        if self._closed is not None:
+            return
+        if self._sent_cipher is None:  # the hello
+            self._out += frame
+        else:
+            self._plain += frame
         self.on_output()
 
     def refuse(self, text: str, reason: str) -> None:
@@ -363,7 +386,7 @@ class Session:
     # --- dispatch --------------------------------------------------------------------
 
     def _dispatch(self, command: Command, now: float) -> None:
-        handler = TRANSITIONS[self._phase].get(type(command)) or ANY_PHASE.get(type(command))
+        handler = self._handlers.get(type(command))
         if handler is not None:
             handler(self, command)
             return
@@ -378,8 +401,9 @@ class Session:
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self._phase:
-            self._events.append(PhaseChanged(self._phase.value, phase.value))
+            self._events.append(PhaseChanged(self._phase._value_, phase._value_))
             self._phase = phase
+            self._handlers = _HANDLERS[phase]
 
     def _close(
         self,
@@ -571,8 +595,7 @@ class Session:
         self._events.append(Redirected(choice.name, address, port))
 
     def _time_text(self) -> bytes:
-        stamp = datetime.fromtimestamp(self._last_activity, UTC)
-        return stamp.strftime("%Y:%m:%d: %H:%M:%S.000").encode()
+        return _time_text(int(self._last_activity))
 
     # --- ship ------------------------------------------------------------------------
 
@@ -586,8 +609,7 @@ class Session:
             self._refuse(f"Cannot enter: {refusal}.", f"ship refused: {refusal}", None)
             return
         self.send(ClientConfig(self.guild_card))
-        count = LOBBY_COUNT[self.version]
-        self.send(LobbyList(tuple((MENU_LOBBIES, n) for n in range(1, count + 1))))
+        self._queue(_lobby_list_frame(LOBBY_COUNT[self.version]))
         self.send(NteRequestCharacter() if self.version is Version.NTE else RequestCharacter())
         self._events.append(
             LoggedIn(self.guild_card, self.version, self.sub_version, self.name, Step.SHIP_LOGIN)
@@ -683,6 +705,19 @@ def _nothing() -> None:
     pass
 
 
+@functools.cache  # two lists: DC v1's and v2's
+def _lobby_list_frame(count: int) -> bytes:
+    """The 83 every player gets on the ship, as a plaintext frame."""
+    command = LobbyList(tuple((MENU_LOBBIES, n) for n in range(1, count + 1)))
+    return encode(command.code, *command.pack())
+
+
+@functools.lru_cache(maxsize=1)  # everyone asking within the same second
+def _time_text(second: int) -> bytes:
+    """The B1 text for *second* (whole seconds: the milliseconds are always 000)."""
+    return datetime.fromtimestamp(second, UTC).strftime("%Y:%m:%d: %H:%M:%S.000").encode()
+
+
 #: phase -> command class -> handler. A missing entry ends the session (before the
 #: lobby) or is logged and ignored (in the lobby).
 TRANSITIONS: dict[Phase, dict[type[Command], Handler]] = {
@@ -745,6 +780,11 @@ TRANSITIONS: dict[Phase, dict[type[Command], Handler]] = {
 ANY_PHASE: dict[type[Command], Handler] = {
     Disconnect: Session._on_disconnect,
     PingReply: Session._on_ping_reply,
+}
+
+#: Each phase's table with the commands every phase accepts.
+_HANDLERS: dict[Phase, dict[type[Command], Handler]] = {
+    phase: {**ANY_PHASE, **table} for phase, table in TRANSITIONS.items()
 }
 
 #: The command codes each phase can take, to judge a header before its body arrives.

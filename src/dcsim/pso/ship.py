@@ -52,6 +52,8 @@ class Lobby:
     number: int  # 1-based, as players see it
     slots: list[Member | None] = field(default_factory=lambda: [None] * LOBBY_CAPACITY)
     leader: int = 0
+    #: How many slots are taken (kept by the ship as members come and go).
+    count: int = 0
 
     def members(self) -> Iterator[tuple[int, Member]]:
         for client_id, member in enumerate(self.slots):
@@ -59,14 +61,9 @@ class Lobby:
                 yield client_id, member
 
     def free_slot(self) -> int | None:
-        for client_id, member in enumerate(self.slots):
-            if member is None:
-                return client_id
-        return None
-
-    @property
-    def count(self) -> int:
-        return sum(1 for m in self.slots if m is not None)
+        if self.count >= LOBBY_CAPACITY:
+            return None
+        return self.slots.index(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +82,8 @@ class Ship:
         self._online: dict[int, Member] = {}
         self._names: dict[bytes, int] = {}
         self._places: dict[int, Place] = {}
+        #: Each member's entry in 67/68, packed once while it stays the same.
+        self._entries: dict[int, LobbyPlayer] = {}
 
     # --- who is online ---------------------------------------------------------------
 
@@ -112,6 +111,7 @@ class Ship:
             return
         self._leave(member)
         del self._online[member.guild_card]
+        self._entries.pop(member.guild_card, None)
         key = strip_marker(member.name)
         if self._names.get(key) == member.guild_card:
             del self._names[key]
@@ -126,7 +126,7 @@ class Ship:
         visible = LOBBY_COUNT[member.version]
         for block in self.blocks:
             for lobby in block[:visible]:
-                if lobby.free_slot() is not None:
+                if lobby.count < LOBBY_CAPACITY:
                     return self._join(member, lobby)
         raise ShipFull
 
@@ -151,6 +151,7 @@ class Ship:
         if lobby.count == 0:
             lobby.leader = client_id
         lobby.slots[client_id] = member
+        lobby.count += 1
         place = Place(lobby, client_id)
         self._places[member.guild_card] = place
         everyone = tuple(self._entry(cid, m) for cid, m in lobby.members())
@@ -169,16 +170,28 @@ class Ship:
             return
         lobby = place.lobby
         lobby.slots[place.client_id] = None
+        lobby.count -= 1
         if lobby.leader == place.client_id:
             lobby.leader = next((cid for cid, _ in lobby.members()), 0)
         for _, other in lobby.members():
             other.send(LeaveLobby(place.client_id, lobby.leader))
 
-    @staticmethod
-    def _entry(client_id: int, member: Member) -> LobbyPlayer:
-        return LobbyPlayer(
-            member.guild_card, member.address, client_id, member.name, member.player_data
-        )
+    def _entry(self, client_id: int, member: Member) -> LobbyPlayer:
+        """*member*'s entry, the same object (packed once) while the member's fields are
+        the same objects (a new character or name is a new object)."""
+        entry = self._entries.get(member.guild_card)
+        if (
+            entry is None
+            or entry.client_id != client_id
+            or entry.player_data is not member.player_data
+            or entry.name is not member.name
+            or entry.address is not member.address
+        ):
+            entry = LobbyPlayer(
+                member.guild_card, member.address, client_id, member.name, member.player_data
+            )
+            self._entries[member.guild_card] = entry
+        return entry
 
     # --- what players say and do -----------------------------------------------------
 

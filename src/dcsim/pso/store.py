@@ -68,25 +68,39 @@ def open_database(path: Path | str) -> sqlite3.Connection:
 
 
 class GuildCards:
-    """Guild card numbers, one per (serial, access key), kept across restarts."""
+    """Guild card numbers, one per (serial, access key), kept across restarts.
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    A number is written (and committed) when it is first handed out and never changed,
+    so the numbers already seen are also kept in memory, up to *cache_size* of them (the
+    oldest forgotten first): a player who logs in again, and the login server's three
+    checks of one login, cost no query."""
+
+    def __init__(self, db: sqlite3.Connection, cache_size: int = 100_000) -> None:
         self._db = db
+        self._cache_size = cache_size
+        self._known: dict[tuple[str, str], int] = {}
 
     def assign(self, serial: str, access_key: str, now: float) -> tuple[int, bool]:
         """The player's guild card number, and whether it was new."""
+        key = (serial, access_key)
+        number = self._known.get(key)
+        if number is not None:
+            return number, False
         row = self._db.execute(
-            "SELECT guild_card FROM guild_cards WHERE serial = ? AND access_key = ?",
-            (serial, access_key),
+            "SELECT guild_card FROM guild_cards WHERE serial = ? AND access_key = ?", key
         ).fetchone()
-        if row is not None:
-            return row[0], False
-        top = self._db.execute("SELECT MAX(guild_card) FROM guild_cards").fetchone()[0]
-        number = max(FIRST_GUILD_CARD, (top or 0) + 1)
-        self._db.execute(
-            "INSERT INTO guild_cards VALUES (?, ?, ?, ?)", (number, serial, access_key, now)
-        )
-        return number, True
+        new = row is None
+        if new:
+            # One statement: the next number and the row, in the same write transaction.
+            row = self._db.execute(
+                "INSERT INTO guild_cards SELECT MAX(?, IFNULL(MAX(guild_card), 0) + 1), ?, ?, ? "
+                "FROM guild_cards RETURNING guild_card",
+                (FIRST_GUILD_CARD, serial, access_key, now),
+            ).fetchone()
+        if len(self._known) >= self._cache_size:
+            del self._known[next(iter(self._known))]
+        self._known[key] = row[0]
+        return row[0], new
 
 
 @dataclass(frozen=True, slots=True)

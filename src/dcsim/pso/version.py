@@ -12,6 +12,8 @@ from enum import Enum, IntEnum
 
 
 class Version(Enum):
+    __hash__ = object.__hash__  # singletons; hashed in C (looked up on every login)
+
     NTE = "nte"  # the DC Network Trial Edition (88/8A/8B instead of 90/92/93)
     V1 = "v1"
     V2 = "v2"

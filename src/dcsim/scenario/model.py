@@ -261,19 +261,7 @@ _TOP = {"scenario", "world", "consoles", "access", "paths", "configs"}
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file; any problem is one :class:`ConfigError`."""
-    source = str(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(source, "", "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(source, "", "is a directory, expected a scenario file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(source, "", f"not valid TOML: {e}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(source, "", "not valid TOML: the file is not UTF-8 text") from None
-    return scenario_from(data, source)
+    return scenario_from(config.read_toml(path), str(path))
 
 
 def loads_scenario(text: str, source: str = "<string>") -> Scenario:
@@ -282,6 +270,17 @@ def loads_scenario(text: str, source: str = "<string>") -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(source, "", f"not valid TOML: {e}") from None
     return scenario_from(data, source)
+
+
+def _entry(raw: object, key: str, allowed: tuple[str, ...], source: str) -> dict[str, Any]:
+    """A [paths.X] or [configs.X] table holding only *allowed* keys."""
+    if not isinstance(raw, dict):
+        raise ConfigError(source, key, "expected a table")
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        known = ", ".join(sorted(allowed))
+        raise ConfigError(source, f"{key}.{unknown[0]}", f"unknown key; known: {known}")
+    return raw
 
 
 def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -320,15 +319,9 @@ def scenario_from(data: dict[str, Any], source: str) -> Scenario:
         for name, raw in access_raw.items()
     }
     paths: dict[str, PathSpec] = {}
-    for name, raw in _table(data, "paths", source).items():
+    for name, entry in _table(data, "paths", source).items():
         key = f"paths.{name}"
-        if not isinstance(raw, dict):
-            raise ConfigError(source, key, "expected a table")
-        unknown = set(raw) - {"text", "console", "access"}
-        if unknown:
-            raise ConfigError(
-                source, f"{key}.{sorted(unknown)[0]}", "unknown key; known: access, console, text"
-            )
+        raw = _entry(entry, key, ("text", "console", "access"), source)
         console_name, access_name = raw.get("console"), raw.get("access")
         if console_name not in consoles:
             raise ConfigError(source, f"{key}.console", _choice("console", console_name, consoles))
@@ -348,15 +341,9 @@ def scenario_from(data: dict[str, Any], source: str) -> Scenario:
     if not paths:
         raise ConfigError(source, "paths", "a scenario needs at least one path")
     configs: dict[str, ConfigSpec] = {}
-    for name, raw in _table(data, "configs", source).items():
+    for name, entry in _table(data, "configs", source).items():
         key = f"configs.{name}"
-        if not isinstance(raw, dict):
-            raise ConfigError(source, key, "expected a table")
-        unknown = set(raw) - {"text", "world", "console"}
-        if unknown:
-            raise ConfigError(
-                source, f"{key}.{sorted(unknown)[0]}", "unknown key; known: console, text, world"
-            )
+        raw = _entry(entry, key, ("text", "world", "console"), source)
         world_changes = raw.get("world", {})
         console_changes = raw.get("console", {})
         for sub, value in (("world", world_changes), ("console", console_changes)):
