@@ -63,3 +63,34 @@ def test_the_console_asks_the_isp_when_its_dns_option_is_naked(data_dir):
     report, _ = session(data_dir, console_for("dialup"), AccessKnobs(dns=[isp]))
     ppp = report.steps_of(StepKind.PPP)[0]
     assert "DNS 198.51.100.53 (ipcp)" in ppp.detail
+
+
+def _reset_at(data_dir, seconds: float):
+    """A console reset (cancel) *seconds* into a dial-up session."""
+    from dcsim.client.console import Console
+    from dcsim.scenario.world import build_world
+    from tests.client.revival import REVIVAL, wait
+
+    console = console_for("dialup", lobby_time=600.0)
+    world = build_world(REVIVAL, AccessKnobs(dns=[SEGA]), console, data_dir=data_dir)
+    machine = Console(console, world.console_host, check_chain=world.trust)
+    started = world.run_console(machine)
+    world.clock.callLater(seconds, machine.cancel)
+    report = wait(world, started, 3600)
+    world.close()
+    return report, world.call_log.records
+
+
+def test_a_reset_while_dialling_stops_the_dial_and_shows_no_cause(data_dir):
+    report, calls = _reset_at(data_dir, 3.0)
+    assert report.cause is None and not report.reached_lobby
+    assert report.failed_step.kind is StepKind.DIAL
+    assert calls[-1].hangup.value == "dte_abort"
+
+
+def test_a_reset_while_online_hangs_up_the_line(data_dir):
+    """Sega: a soft reset during a connection must hang up the line."""
+    report, calls = _reset_at(data_dir, 60.0)
+    assert report.cause is None and report.steps_of(StepKind.LOGIN)
+    (call,) = calls
+    assert call.hangup.value == "dte_command" and call.t_end < 75.0

@@ -60,7 +60,9 @@ HANG_UP_TIMEOUT = 15.0  # s to wait for a polite hang-up before dropping the lin
 
 
 class _StepFailed(Exception):
-    def __init__(self, cause: Cause, detail: str) -> None:
+    """The session ends at a step; *cause* None when the user ended it (cancel, reset)."""
+
+    def __init__(self, cause: Cause | None, detail: str) -> None:
         super().__init__(cause, detail)
         self.cause = cause
         self.detail = detail
@@ -156,6 +158,8 @@ class Console:
         line = SerialLine(self.clock, self.dial_settings(), session)
 
         def hang_up() -> defer.Deferred[None]:
+            if line.transport is None or line.ended.called:
+                return defer.succeed(None)  # never connected, or already gone
             line.cancel()
             return _within(self.clock, line.ended, HANG_UP_TIMEOUT, line.transport)
 
@@ -169,6 +173,8 @@ class Console:
         ended = _ended(session)
 
         def hang_up() -> defer.Deferred[None]:
+            if session.transport is None or ended.called:
+                return defer.succeed(None)  # never connected, or already gone
             session.hang_up()
             return _within(self.clock, ended, HANG_UP_TIMEOUT, session.transport)
 
@@ -195,7 +201,7 @@ class Console:
             self._record(
                 StepKind.DIAL, numbers, start, False, e.detail, LinkEvidence(attempts=line.attempts)
             )
-            raise _StepFailed(e.cause or Cause.NO_PHYSICAL_CONNECTION, e.detail) from None
+            raise _StepFailed(e.cause, e.detail) from None
         self._record(
             StepKind.DIAL,
             connected.number,
@@ -319,7 +325,7 @@ class Console:
                 f" ({event.detail})" if event.detail else ""
             )
             self._record(StepKind.PPP, "link", start, False, detail)
-            raise _StepFailed(event.cause or Cause.NO_PHYSICAL_CONNECTION, detail) from None
+            raise _StepFailed(event.cause, detail) from None
 
     async def _game(self, online: Online) -> bool:
         disc_ = self.disc
