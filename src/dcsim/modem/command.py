@@ -13,7 +13,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IProtocolFactory
 
 from dcsim.address import Listen
-from dcsim.cli import EXIT_OK, Failed, UsageError
+from dcsim.cli import Failed, UsageError
 from dcsim.config import ConfigError
 from dcsim.modem.answerers import builtin_answerers, known
 from dcsim.modem.calllog import CallLog
@@ -21,6 +21,7 @@ from dcsim.modem.line import PhoneBook, find_profile, load_phonebook, load_profi
 from dcsim.modem.protocol import ModemFactory, ModemSetup
 from dcsim.modem.settings import ModemSettings
 from dcsim.modem.store import ProfileStore
+from dcsim.service import serve
 from dcsim.settings import Settings
 
 
@@ -120,14 +121,40 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor
 
     modem = _options(args, settings.modem)
+    return serve(ModemServer(modem, reactor), reactor)
+
+
+def make_server(settings: Settings, reactor: Any) -> ModemServer:
+    """``dcsim modem`` with *settings* (servers/modem.tac). When ``[modem]`` names no
+    transport, the modem listens where ``dcsim up``'s does (``[dcnet] modem``)."""
+    modem = settings.modem
     if not (modem.listen or modem.pty or modem.serial):
-        raise UsageError("modem: give --listen, --pty or --serial (or set them in [modem])")
-    sink = open_call_log(modem.call_log)
-    setup = build_setup(modem, reactor, builtin_answerers(), sink)
-    for item in start(setup, modem, reactor):
-        print(item.announcement, flush=True)
-    reactor.run()  # type: ignore[attr-defined]
-    return EXIT_OK
+        modem = dataclasses.replace(modem, listen=settings.dcnet.modem)
+    return ModemServer(modem, reactor)
+
+
+class ModemServer:
+    """The ``[modem]`` fake modems on this machine (a :class:`dcsim.service.Server`):
+    TCP listeners, a pty, a serial port. The line profile, the phone book and the call
+    log are read when it is built."""
+
+    def __init__(self, modem: ModemSettings, reactor: Any) -> None:
+        if not (modem.listen or modem.pty or modem.serial):
+            raise UsageError("modem: give --listen, --pty or --serial (or set them in [modem])")
+        self.settings = modem
+        self.reactor = reactor
+        self.setup = build_setup(modem, reactor, builtin_answerers(), open_call_log(modem.call_log))
+        self.opened: list[Opened] = []
+
+    def start(self) -> list[str]:
+        self.opened = start(self.setup, self.settings, self.reactor)
+        return [item.announcement for item in self.opened]
+
+    def stop(self) -> None:
+        for item in self.opened:
+            close(item)
+        self.opened = []
+        # The call log stays open: calls still connected end after this, and are logged.
 
 
 @dataclass(frozen=True)
