@@ -95,6 +95,8 @@ def test_pppd_on_the_raw_ppp_port(image: object, tmp_path: Path) -> None:
 
 def test_pppd_dialling_through_the_fake_modem(image: object, tmp_path: Path) -> None:
     with dcsim_dcnet(tmp_path, "--ppp", "tcp:127.0.0.1:0", "--modem", "tcp:127.0.0.1:0") as running:
-        run = run_guest(image, running.address("modem").port, mode="modem", number="0123456789")  # type: ignore[arg-type]
+        run = run_guest(
+            image, running.address("modem listening").port, mode="modem", number="0123456789"
+        )  # type: ignore[arg-type]
     check_session(run.results, run.output)
     assert "CONNECT" in run.output
