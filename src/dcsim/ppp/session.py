@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 from typing import Protocol as TypingProtocol
 
-from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from dcsim.causes import Cause
+from dcsim.edge import DeadlineTimer
 from dcsim.pcap import LinkType, PcapWriter
 from dcsim.ppp.link import DatagramReceived, Discarded, FrameSeen, LinkEnded
 from dcsim.ppp.pool import AddressPool
@@ -151,12 +152,12 @@ def peer_text(addr: object) -> str:
 
 
 class CoreProtocol(Protocol):
-    """The one adapter between a sans-IO core and Twisted: bytes in and out, events to
-    :meth:`handle`, one timer re-armed to the core's deadline."""
+    """The adapter between a PPP or Ethernet core and Twisted: bytes in and out, events
+    to :meth:`handle`, one timer kept at the core's deadline."""
 
     clock: IReactorTime
     core: Core | None = None
-    _timer: IDelayedCall | None = None
+    _timer: DeadlineTimer | None = None
 
     def make_core(self, now: float) -> Core:
         raise NotImplementedError
@@ -171,6 +172,7 @@ class CoreProtocol(Protocol):
         self.transport.write(data)  # type: ignore[union-attr]
 
     def connectionMade(self) -> None:
+        self._timer = DeadlineTimer(self.clock, self._on_timer)
         self.core = self.make_core(self.clock.seconds())
         self.pump()
 
@@ -207,23 +209,14 @@ class CoreProtocol(Protocol):
             self.write(out)
         for event in core.events():
             self.handle(event)
-        deadline = core.deadline()
-        if deadline is None:
-            self.cancel_timer()
-            return
-        delay = max(0.0, deadline - self.clock.seconds())
-        if self._timer is not None and self._timer.active():
-            self._timer.reset(delay)
-        else:
-            self._timer = self.clock.callLater(delay, self._on_timer)
+        if self._timer is not None:
+            self._timer.at(core.deadline())
 
     def cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
+        if self._timer is not None:
             self._timer.cancel()
-        self._timer = None
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_timer(self, _deadline: float) -> None:
         if self.core is not None:
             self.core.handle_timer(self.clock.seconds())
             self.pump()
