@@ -52,20 +52,20 @@ class DeadlineTimer:
         if deadline is None:
             self.cancel()
             return
-        call = self._call
-        if call is not None and call.active():
-            if deadline == self._at or (self.lazy and self._at <= deadline):
-                return
-            call.reset(max(0.0, deadline - self.clock.seconds()))
-        else:
+        call = self._call  # set only while pending: _fired and cancel clear it
+        if call is None:
             self._call = self.clock.callLater(
                 max(0.0, deadline - self.clock.seconds()), self._fired
             )
+        elif deadline == self._at or (self.lazy and self._at <= deadline):
+            return
+        else:
+            call.reset(max(0.0, deadline - self.clock.seconds()))
         self._at = deadline
 
     def cancel(self) -> None:
         call, self._call = self._call, None
-        if call is not None and call.active():
+        if call is not None:
             call.cancel()
 
     def _fired(self) -> None:
