@@ -48,7 +48,7 @@ def dcsim_dcnet(tmp_path: Path, *args: str, settings: str = "") -> Iterator[Runn
     )
     running = Running(process)
     ready = threading.Event()
-    expected = sum(1 for a in args if a.startswith("--") and a != "--pcap")
+    expected = sum(1 for a in args if a.startswith("--") and a not in ("--pcap", "--session-log"))
 
     def read_stdout() -> None:
         assert process.stdout is not None

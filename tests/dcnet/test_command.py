@@ -3,6 +3,7 @@ virtual internet; the broadband adapter gets a DHCP offer; the probe answers."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -59,8 +60,12 @@ def dial_and_resolve(port: int) -> dict[str, object]:
     return results
 
 
-def test_ppp_console_resolves_through_dcnet(tmp_path: Path) -> None:
-    with dcsim_dcnet(tmp_path, *LOOPBACK, "--pcap", str(tmp_path / "caps")) as running:
+def test_ppp_console_resolves_through_dcnet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = tmp_path / "sessions.jsonl"
+    options = ("--pcap", str(tmp_path / "caps"), "--session-log", str(sessions))
+    with dcsim_dcnet(tmp_path, *LOOPBACK, *options) as running:
         results = dial_and_resolve(running.address("PPP (modem").port)
         assert "error" not in results, results.get("error")
         assert results["udp"] == "192.0.2.20"
@@ -71,6 +76,17 @@ def test_ppp_console_resolves_through_dcnet(tmp_path: Path) -> None:
     assert "client asks LCP" in log and "PAP login 'flycast1': accepted" in log
     assert "online as 198.51.100.129" in log
     assert list((tmp_path / "caps").glob("dcnet-ppp-*.pcap"))
+    # the session log: both consoles ended the link with LCP Terminate-Request
+    records = [json.loads(line) for line in sessions.read_text().splitlines()]
+    assert [(r["front_end"], r["end"], r["user"]) for r in records] == [
+        ("dcnet-ppp", "lcp_terminate", "flycast1"),
+        ("dcnet-7656", "lcp_terminate", "flycast1"),
+    ]
+    assert all(r["peer_host"] == "127.0.0.1" and r["datagrams_from_console"] >= 3 for r in records)
+    assert main(["check", "--json", str(sessions)]) == 0
+    (report,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    verdicts = {f["rule"]: f["verdict"] for f in report["findings"]}
+    assert verdicts["hang-up-on-reset"] == "pass" and verdicts["line-type"] == "n/a"
 
 
 def test_broadband_adapter_gets_an_offer_and_the_probe_answers(tmp_path: Path) -> None:

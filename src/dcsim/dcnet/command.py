@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
 from dcsim.address import listen_argument
-from dcsim.cli import EXIT_OK, Failed, UsageError
+from dcsim.cli import EXIT_OK, Failed, UsageError, open_append
 from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import build_internet
+from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.dcnet.settings import DcnetSettings
 from dcsim.settings import Settings
 
@@ -50,7 +52,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--pcap", metavar="DIR", help="write one capture per session into DIR ([ppp] capture_dir)"
     )
+    add_session_log_option(parser)
     parser.set_defaults(run=run)
+
+
+def add_session_log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session-log",
+        type=Path,
+        metavar="FILE",
+        help="append one JSON line per DCNet session ([dcnet] session_log); dcsim check reads it",
+    )
+
+
+def open_session_log(args: argparse.Namespace, settings: DcnetSettings) -> SessionLog | None:
+    """The session log the option or the setting names, opened for appending."""
+    path = args.session_log or settings.session_log
+    if path is None:
+        return None
+    return SessionLog(open_append(path, "dcnet: cannot open session log"))
 
 
 def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
@@ -66,8 +86,6 @@ def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path
-
     from twisted.internet import reactor  # the real reactor, only at this edge
 
     from dcsim.dns.command import load as load_zones
@@ -76,9 +94,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ppp = settings.ppp
     if args.pcap:
         ppp = dataclasses.replace(ppp, capture_dir=Path(args.pcap))
+    session_log = open_session_log(args, dcnet)
     authority = load_zones(settings.dns)
     internet = build_internet(reactor, settings, authority, real_reactor=reactor)
-    front = DcnetFrontEnds(reactor, internet.nas, ppp, dcnet)
+    front = DcnetFrontEnds(reactor, internet.nas, ppp, dcnet, session_log=session_log)
     try:
         listening = front.listen()
     except CannotListenError as e:

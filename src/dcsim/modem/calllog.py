@@ -15,6 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
+from dcsim.config import from_mapping
+
 RECORD_VERSION = 1
 
 
@@ -89,11 +91,9 @@ class CallRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CallRecord:
-        fields = {k: v for k, v in data.items() if k in cls.__slots__}
-        fields["results"] = tuple(ResultEntry(**r) for r in data["results"])
-        fields["hangup"] = Hangup(data["hangup"])
-        fields["hung_up_by"] = Party(data["hung_up_by"])
-        return cls(**fields)
+        """A record read back; a wrong field raises :class:`dcsim.config.ConfigError`
+        naming it. Fields a later version adds are ignored."""
+        return from_mapping(data, cls, "call record", ignore_unknown=True)
 
 
 class CallLog:

@@ -6,8 +6,11 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import IO
 
 from dcsim.cli import EXIT_OK, Failed
+from dcsim.dcnet.command import add_session_log_option, open_session_log
+from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.settings import Settings
 from dcsim.up.system import Dcsim, Endpoint
 
@@ -31,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--call-log", type=Path, metavar="FILE", help="append every modem call (JSON lines)"
     )
+    add_session_log_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -46,7 +50,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         modem = dataclasses.replace(modem, **serial_options(args.serial))  # type: ignore[arg-type]
     settings = dataclasses.replace(settings, modem=modem)
     call_log = open_call_log(args.call_log or modem.call_log)
-    system = build(settings, reactor, call_log)
+    session_log = open_session_log(args, settings.dcnet)
+    system = build(settings, reactor, call_log, session_log)
     endpoints = system.start()
     sys.stdout.write(banner(endpoints, settings))
     sys.stdout.flush()
@@ -55,14 +60,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def build(settings: Settings, reactor: object, call_log: object = None) -> Dcsim:
+def build(
+    settings: Settings,
+    reactor: object,
+    call_log: IO[str] | None = None,
+    session_log: SessionLog | None = None,
+) -> Dcsim:
     """The system, with a broken database, certificate or store as one :class:`Failed`."""
     from dcsim.auth.accounts import AccountsError
     from dcsim.pso.store import StoreError
     from dcsim.tls.certs import CertificateError
 
     try:
-        return Dcsim(settings, reactor, call_log=call_log)  # type: ignore[arg-type]
+        return Dcsim(settings, reactor, call_log=call_log, session_log=session_log)
     except (AccountsError, StoreError, CertificateError) as e:
         raise Failed(str(e)) from None
     except OSError as e:
