@@ -51,12 +51,17 @@ def settings(tmp_path: Path, status: str = ANY) -> Path:
 
 
 def start(config: Path) -> subprocess.Popen[str]:
+    """``dcsim up`` as from a terminal: Ctrl-C (SIGINT) at its default, even where the test
+    runner was started with SIGINT ignored (a background job); its log in a file beside
+    the settings, so a chatty log can never fill a pipe and stall it."""
+    log = open(config.with_suffix(".log"), "w")  # noqa: SIM115 - the child holds it
     return subprocess.Popen(
         [sys.executable, "-m", "dcsim.cli", "--config", str(config), "up"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
         cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -71,7 +76,7 @@ def banner(process: subprocess.Popen[str]) -> tuple[dict[str, str], list[str]]:
             rows.setdefault(m["what"], m["where"])
         if line.startswith("Ctrl-C"):
             return rows, lines
-    raise AssertionError(f"dcsim up ended early: {process.stderr.read()}")  # type: ignore[union-attr]
+    raise AssertionError(f"dcsim up ended early: {process.args}")
 
 
 @pytest.mark.slow
@@ -134,8 +139,10 @@ def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_pat
         # A second dcsim wanting the same status port: one line naming it, exit 1.
         port = rows["status page"].rstrip("/").rsplit(":", 1)[1]
         (tmp_path / "second").mkdir()
-        second = start(settings(tmp_path / "second", status=f"tcp:127.0.0.1:{port}"))
-        out, err = second.communicate(timeout=60)
+        second_config = settings(tmp_path / "second", status=f"tcp:127.0.0.1:{port}")
+        second = start(second_config)
+        out, _ = second.communicate(timeout=60)
+        err = second_config.with_suffix(".log").read_text()
         assert second.returncode == 1 and out == "", err
         assert err.count("\n") == 1 and "Traceback" not in err
         assert f"127.0.0.1:{port}" in err and "status.listen" in err

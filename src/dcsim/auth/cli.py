@@ -15,9 +15,13 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from dcsim.address import Listen
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+
+from dcsim.address import Listen, listen_argument
 from dcsim.auth.accounts import (
     MAX_BAD_USER_LEVEL,
     Account,
@@ -28,8 +32,11 @@ from dcsim.auth.accounts import (
 from dcsim.auth.policy import Policy
 from dcsim.auth.service import licence_factory
 from dcsim.cli import EXIT_OK, Failed, UsageError
+from dcsim.service import serve
 from dcsim.settings import Settings
 from dcsim.tls.certs import CertificateError
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="the licence server listens on tcp only")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +55,7 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="tcp:HOST:PORT",
         help="listen here (repeatable; default: auth.listen)",
     )
@@ -60,19 +67,8 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_auth)
 
 
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError("the licence server listens on tcp only")
-    return listen
-
-
 def _auth(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor
-    from twisted.internet.error import CannotListenError
 
     changes: dict[str, object] = {}
     if args.listen:
@@ -85,28 +81,63 @@ def _auth(args: argparse.Namespace, settings: Settings) -> int:
         auth = dataclasses.replace(settings.auth, **changes)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    for listen in auth.listen:
-        if listen.transport != "tcp":
-            raise UsageError(f"auth.listen: {listen}: the licence server listens on tcp only")
-    accounts = _open(args, settings) if auth.policy is Policy.ACCOUNTS else None
-    try:
-        factory = licence_factory(auth, settings.data_path, reactor, accounts)
-    except CertificateError as e:
-        raise Failed(str(e)) from None
-    for listen in auth.listen:
-        try:
-            port = reactor.listenTCP(listen.port, factory, interface=listen.host)
-        except CannotListenError as e:
-            raise Failed(f"cannot listen on {listen}: {e.socketError}") from None
-        bound = Listen("tcp", listen.host, port.getHost().port)
-        print(
-            f"licence server on {bound} (profile {auth.profile}, policy {auth.policy.value})",
-            flush=True,
+    server = LicenceServer(dataclasses.replace(settings, auth=auth), reactor, args.database)
+    return serve(server, reactor)
+
+
+def make_server(settings: Settings, reactor: Any) -> LicenceServer:
+    """``dcsim auth`` with *settings* (servers/auth.tac)."""
+    return LicenceServer(settings, reactor)
+
+
+class LicenceServer:
+    """The licence server on this machine's sockets (a :class:`dcsim.service.Server`):
+    certificates and the accounts database are opened when it is built."""
+
+    def __init__(self, settings: Settings, reactor: Any, database: Path | None = None) -> None:
+        auth = settings.auth
+        for listen in auth.listen:
+            if listen.transport != "tcp":
+                raise UsageError(f"auth.listen: {listen}: the licence server listens on tcp only")
+        self.settings = auth
+        self.reactor = reactor
+        self.accounts = (
+            _open_database(database or settings.accounts.path(settings.data_path), settings)
+            if auth.policy is Policy.ACCOUNTS
+            else None
         )
-    reactor.run()
-    if accounts is not None:
-        accounts.close()
-    return EXIT_OK
+        try:
+            self.factory = licence_factory(auth, settings.data_path, reactor, self.accounts)
+        except CertificateError as e:
+            raise Failed(str(e)) from None
+        self.ports: list[Any] = []
+
+    def start(self) -> list[str]:
+        from twisted.internet.error import CannotListenError
+
+        auth, lines = self.settings, []
+        for listen in auth.listen:
+            try:
+                port = self.reactor.listenTCP(listen.port, self.factory, interface=listen.host)
+            except CannotListenError as e:
+                self._stop_listening()
+                raise Failed(f"cannot listen on {listen}: {e.socketError}") from None
+            self.ports.append(port)
+            bound = Listen("tcp", listen.host, port.getHost().port)
+            lines.append(
+                f"licence server on {bound} (profile {auth.profile}, policy {auth.policy.value})"
+            )
+        return lines
+
+    def stop(self) -> Deferred[Any]:
+        done = self._stop_listening()
+        if self.accounts is not None:
+            self.accounts.close()
+        return done
+
+    def _stop_listening(self) -> Deferred[Any]:
+        ports, self.ports = self.ports, []
+        return gatherResults([maybeDeferred(port.stopListening) for port in ports])
 
 
 def _register_accounts(sub: argparse._SubParsersAction) -> None:
@@ -185,7 +216,10 @@ def _level(text: str) -> int:
 
 
 def _open(args: argparse.Namespace, settings: Settings) -> Accounts:
-    path = args.database or settings.accounts.path(settings.data_path)
+    return _open_database(args.database or settings.accounts.path(settings.data_path), settings)
+
+
+def _open_database(path: Path, settings: Settings) -> Accounts:
     try:
         return Accounts.open(path, scrypt_log2_n=settings.accounts.scrypt_log2_n)
     except AccountsError as e:

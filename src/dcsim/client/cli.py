@@ -8,6 +8,7 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -30,6 +31,9 @@ from dcsim.tls.certs import CA_FILE, trust_roots
 from dcsim.tls.connection import ChainCheck, accept_any_chain
 
 log = Logger()
+
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="the console connects over tcp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,11 +97,11 @@ def _register_dial(sub: argparse._SubParsersAction) -> None:
         "in virtual time in a world of dcsim's own servers. Exit 1 if the session failed.",
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--modem", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument("--modem", type=_TCP_ONLY, metavar="tcp:HOST:PORT")
     where.add_argument(
         "--pty", metavar="DEVICE", help="the console's serial line: a fake modem's pty"
     )
-    where.add_argument("--dcnet", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument("--dcnet", type=_TCP_ONLY, metavar="tcp:HOST:PORT")
     where.add_argument(
         "--virtual",
         choices=("dialup", "dcnet", "broadband"),
@@ -190,8 +194,6 @@ def _dial_real(
     from dcsim.net.network import Network
 
     target = args.modem or args.dcnet
-    if target is not None and target.transport != "tcp":
-        raise UsageError(f"{target}: the console connects over tcp")
     host = Network(reactor, seed=0).add_host("console")  # type: ignore[arg-type]
     machine = Console(
         console, host, rules=settings.client.rules, check_chain=_trust(settings.data_path)

@@ -10,17 +10,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
 from dcsim.address import listen_argument
-from dcsim.cli import EXIT_OK, Failed, UsageError, open_append
+from dcsim.cli import Failed, UsageError, open_append
 from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import build_internet
 from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.dcnet.settings import DcnetSettings
+from dcsim.service import serve
 from dcsim.settings import Settings
+
+if TYPE_CHECKING:
+    from dcsim.modem.command import Opened
 
 log = Logger()
 
@@ -65,9 +71,8 @@ def add_session_log_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_session_log(args: argparse.Namespace, settings: DcnetSettings) -> SessionLog | None:
-    """The session log the option or the setting names, opened for appending."""
-    path = args.session_log or settings.session_log
+def open_session_log(path: Path | None) -> SessionLog | None:
+    """The ``[dcnet] session_log``, opened for appending."""
     if path is None:
         return None
     return SessionLog(open_append(path, "dcnet: cannot open session log"))
@@ -76,7 +81,7 @@ def open_session_log(args: argparse.Namespace, settings: DcnetSettings) -> Sessi
 def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
     changes = {
         name: getattr(args, name)
-        for name in ("ppp", "ppp_7656", "ethernet", "probe", "modem")
+        for name in ("ppp", "ppp_7656", "ethernet", "probe", "modem", "session_log")
         if getattr(args, name)
     }
     try:
@@ -88,48 +93,80 @@ def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor  # the real reactor, only at this edge
 
-    from dcsim.dns.command import load as load_zones
-
     dcnet = _dcnet(args, settings.dcnet)
     ppp = settings.ppp
     if args.pcap:
         ppp = dataclasses.replace(ppp, capture_dir=Path(args.pcap))
-    session_log = open_session_log(args, dcnet)
-    authority = load_zones(settings.dns)
-    internet = build_internet(reactor, settings, authority, real_reactor=reactor)
-    front = DcnetFrontEnds(reactor, internet.nas, ppp, dcnet, session_log=session_log)
-    try:
-        listening = front.listen()
-    except CannotListenError as e:
-        raise Failed(f"dcnet: cannot listen on {e.interface}:{e.port}: {e.socketError}") from None
-    for item in listening:
-        print(f"dcnet {item.what} on {item.address}", flush=True)
-    if dcnet.modem:
-        _start_modems(settings, dcnet, front, reactor)
-    if not listening and not dcnet.modem:
-        raise UsageError("dcnet: nothing to listen on (every address list is empty)")
-    log.info(
-        "consoles get {pool} via {nas} ({name}), DNS {dns}",
-        pool=str(internet.nas.pool),
-        nas=str(internet.nas.address),
-        name=internet.nas.name,
-        dns=", ".join(str(a) for a in ppp.dns),
-    )
-    reactor.addSystemEventTrigger("before", "shutdown", front.stop)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
-    return EXIT_OK
+    return serve(DcnetServer(dataclasses.replace(settings, dcnet=dcnet, ppp=ppp), reactor), reactor)
 
 
-def _start_modems(
-    settings: Settings, dcnet: DcnetSettings, front: DcnetFrontEnds, reactor: object
-) -> None:
+def make_server(settings: Settings, reactor: Any) -> DcnetServer:
+    """``dcsim dcnet`` with *settings* (servers/dcnet.tac)."""
+    return DcnetServer(settings, reactor)
+
+
+class DcnetServer:
+    """Flycast's DCNet front ends (and the ``[dcnet] modem`` fake modems) on this
+    machine's sockets, in front of the ``[net]`` topology with DNS on it (a
+    :class:`dcsim.service.Server`)."""
+
+    def __init__(self, settings: Settings, reactor: Any) -> None:
+        from dcsim.dns.command import load as load_zones
+
+        self.settings = settings
+        self.reactor = reactor
+        dcnet = settings.dcnet
+        if not (dcnet.ppp or dcnet.ppp_7656 or dcnet.ethernet or dcnet.probe or dcnet.modem):
+            raise UsageError("dcnet: nothing to listen on (every address list is empty)")
+        authority = load_zones(settings.dns)
+        self.internet = build_internet(reactor, settings, authority, real_reactor=reactor)
+        session_log = open_session_log(dcnet.session_log)
+        self.front = DcnetFrontEnds(
+            reactor, self.internet.nas, settings.ppp, dcnet, session_log=session_log
+        )
+        self.modems: list[Opened] = []
+
+    def start(self) -> list[str]:
+        try:
+            listening = self.front.listen()
+        except CannotListenError as e:
+            raise Failed(
+                f"dcnet: cannot listen on {e.interface}:{e.port}: {e.socketError}"
+            ) from None
+        lines = [f"dcnet {item.what} on {item.address}" for item in listening]
+        if self.settings.dcnet.modem:
+            try:
+                self.modems = _start_modems(self.settings, self.front, self.reactor)
+            except Failed:
+                self.front.stop()
+                raise
+            lines += [item.announcement for item in self.modems]
+        nas = self.internet.nas
+        log.info(
+            "consoles get {pool} via {nas} ({name}), DNS {dns}",
+            pool=str(nas.pool),
+            nas=str(nas.address),
+            name=nas.name,
+            dns=", ".join(str(a) for a in self.settings.ppp.dns),
+        )
+        return lines
+
+    def stop(self) -> Deferred[Any]:
+        from dcsim.modem.command import close
+
+        for item in self.modems:
+            close(item)
+        self.modems = []
+        return self.front.stop()
+
+
+def _start_modems(settings: Settings, front: DcnetFrontEnds, reactor: object) -> list[Opened]:
     from dcsim.modem.answerers import builtin_answerers
     from dcsim.modem.command import build_setup, start
 
     modem = dataclasses.replace(
-        settings.modem, listen=dcnet.modem, pty=False, serial="", answerer="ppp"
+        settings.modem, listen=settings.dcnet.modem, pty=False, serial="", answerer="ppp"
     )
     answerers = {**builtin_answerers(), "ppp": front.ppp}
     setup = build_setup(modem, reactor, answerers)
-    for item in start(setup, modem, reactor):
-        print(item.announcement, flush=True)
+    return start(setup, modem, reactor)

@@ -10,18 +10,20 @@ import argparse
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
-from dcsim.address import Listen
+from dcsim.address import listen_argument
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.config import ConfigError
 from dcsim.dns import names
 from dcsim.dns.authority import Authority
 from dcsim.dns.settings import DnsSettings
 from dcsim.dns.zonefile import ZoneFileError
+from dcsim.service import serve
 from dcsim.settings import Settings
 
 log = Logger()
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=listen_argument,
         metavar="TRANSPORT:HOST:PORT",
         help="where to listen, e.g. udp:127.0.0.1:5353 (repeat; default: [dns] listen)",
     )
@@ -50,13 +52,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--check", action="store_true", help="load the zones, list them and exit (no serving)"
     )
     parser.set_defaults(run=run)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        return Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,25 +67,46 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     from twisted.internet import reactor  # the real reactor, only at this edge
 
-    try:
-        server = _checked(lambda: dns.serve(reactor), source)
-    except CannotListenError as e:
-        raise Failed(f"cannot listen on {e.interface}:{e.port}: {e.socketError}") from None
-    serving = [f"{a.transport}:{p.getHost().host}:{p.getHost().port}" for a, p in server.listening]
-    if not serving:
-        raise UsageError("nothing to listen on: give --listen udp:HOST:PORT")
-    if dns.transport == "udp":
-        log.info("not listening on TCP: transport = udp")
-        if dns.tcp_closed == "drop":
-            log.warn("tcp_closed = drop cannot be done on real sockets: the kernel resets")
-    log.info(
-        "serving {count} zones from {zones} on {where}",
-        count=len(server.controller.authority.zones),
-        zones=str(dns.zones),
-        where=", ".join(serving),
-    )
-    reactor.run()
-    return EXIT_OK
+    return serve(ZoneServer(dns, reactor, source), reactor, announce=_log_line)
+
+
+def make_server(settings: Settings, reactor: Any) -> ZoneServer:
+    """``dcsim dns`` with *settings* (servers/dns.tac)."""
+    return ZoneServer(settings.dns, reactor)
+
+
+def _log_line(line: str) -> None:
+    log.info("{line}", line=line)
+
+
+class ZoneServer:
+    """The ``[dns]`` zones on this machine's sockets (a :class:`dcsim.service.Server`).
+    The zones are loaded when it is built: a broken zone file is a usage error then."""
+
+    def __init__(self, dns: DnsSettings, reactor: Any, source: str = "settings") -> None:
+        self.settings = dns
+        self.server = _checked(lambda: dns.serve(reactor, listen=[]), source)
+
+    def start(self) -> list[str]:
+        dns = self.settings
+        try:
+            dns.open(self.server, dns.listen)
+        except CannotListenError as e:
+            self.server.stop()
+            raise Failed(f"cannot listen on {e.interface}:{e.port}: {e.socketError}") from None
+        listening = self.server.listening
+        serving = [f"{a.transport}:{p.getHost().host}:{p.getHost().port}" for a, p in listening]
+        if not serving:
+            raise UsageError("nothing to listen on: give --listen udp:HOST:PORT")
+        if dns.transport == "udp":
+            log.info("not listening on TCP: transport = udp")
+            if dns.tcp_closed == "drop":
+                log.warn("tcp_closed = drop cannot be done on real sockets: the kernel resets")
+        zones = len(self.server.controller.authority.zones)
+        return [f"serving {zones} zones from {dns.zones} on {', '.join(serving)}"]
+
+    def stop(self) -> Deferred[Any]:
+        return self.server.stop()
 
 
 def load(dns: DnsSettings, source: str = "settings") -> Authority:

@@ -216,13 +216,18 @@ class DnsSettings:
         port gets a reset or nothing (``tcp_closed``); the real kernel always resets.
         Raises ZoneFileError, ValueError or CannotListenError."""
         server = DnsServer(reactor, DnsController(self.authority()), self.tcp_limits())
-        for address in self.listen if listen is None else listen:
-            if address.transport == "tcp" and self.transport == "udp":
-                continue
-            server.listen(address)
+        self.open(server, self.listen if listen is None else listen)
         if self.transport == "udp" and hasattr(reactor, "rst_for_closed_ports"):
             reactor.rst_for_closed_ports = self.tcp_closed == "rst"
         return server
+
+    def open(self, server: DnsServer, listen: Sequence[Listen]) -> None:
+        """Make *server* listen on each address of *listen* that ``transport`` allows
+        (with ``transport = udp`` TCP addresses are skipped). Raises CannotListenError."""
+        for address in listen:
+            if address.transport == "tcp" and self.transport == "udp":
+                continue
+            server.listen(address)
 
     def tcp_limits(self) -> TcpLimits:
         return TcpLimits(

@@ -6,14 +6,15 @@ import argparse
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IProtocolFactory
 
-from dcsim.address import Listen
-from dcsim.cli import EXIT_OK, Failed, UsageError, open_append
+from dcsim.address import listen_argument
+from dcsim.cli import Failed, UsageError, open_append
 from dcsim.config import ConfigError
 from dcsim.modem.answerers import builtin_answerers, known
 from dcsim.modem.calllog import CallLog
@@ -21,7 +22,10 @@ from dcsim.modem.line import PhoneBook, find_profile, load_phonebook, load_profi
 from dcsim.modem.protocol import ModemFactory, ModemSetup
 from dcsim.modem.settings import ModemSettings
 from dcsim.modem.store import ProfileStore
+from dcsim.service import serve
 from dcsim.settings import Settings
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="a modem listens on tcp only")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="tcp:HOST:PORT",
         help="accept modem connections here (repeatable; port 0 picks a free port)",
     )
@@ -46,16 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--call-log", type=Path, metavar="FILE", help="append calls (JSON lines)")
     parser.add_argument("--answerer", metavar="NAME", help="default answerer: echo, tcp:HOST:PORT")
     parser.set_defaults(run=run)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError("a modem listens on tcp only")
-    return listen
 
 
 def _options(args: argparse.Namespace, settings: ModemSettings) -> ModemSettings:
@@ -120,14 +114,40 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor
 
     modem = _options(args, settings.modem)
+    return serve(ModemServer(modem, reactor), reactor)
+
+
+def make_server(settings: Settings, reactor: Any) -> ModemServer:
+    """``dcsim modem`` with *settings* (servers/modem.tac). When ``[modem]`` names no
+    transport, the modem listens where ``dcsim up``'s does (``[dcnet] modem``)."""
+    modem = settings.modem
     if not (modem.listen or modem.pty or modem.serial):
-        raise UsageError("modem: give --listen, --pty or --serial (or set them in [modem])")
-    sink = open_call_log(modem.call_log)
-    setup = build_setup(modem, reactor, builtin_answerers(), sink)
-    for item in start(setup, modem, reactor):
-        print(item.announcement, flush=True)
-    reactor.run()  # type: ignore[attr-defined]
-    return EXIT_OK
+        modem = dataclasses.replace(modem, listen=settings.dcnet.modem)
+    return ModemServer(modem, reactor)
+
+
+class ModemServer:
+    """The ``[modem]`` fake modems on this machine (a :class:`dcsim.service.Server`):
+    TCP listeners, a pty, a serial port. The line profile, the phone book and the call
+    log are read when it is built."""
+
+    def __init__(self, modem: ModemSettings, reactor: Any) -> None:
+        if not (modem.listen or modem.pty or modem.serial):
+            raise UsageError("modem: give --listen, --pty or --serial (or set them in [modem])")
+        self.settings = modem
+        self.reactor = reactor
+        self.setup = build_setup(modem, reactor, builtin_answerers(), open_call_log(modem.call_log))
+        self.opened: list[Opened] = []
+
+    def start(self) -> list[str]:
+        self.opened = start(self.setup, self.settings, self.reactor)
+        return [item.announcement for item in self.opened]
+
+    def stop(self) -> None:
+        for item in self.opened:
+            close(item)
+        self.opened = []
+        # The call log stays open: calls still connected end after this, and are logged.
 
 
 @dataclass(frozen=True)

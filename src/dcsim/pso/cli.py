@@ -10,10 +10,15 @@ import secrets
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
-from dcsim.address import Listen
+from dcsim.address import Listen, listen_argument
 from dcsim.cli import EXIT_OK, Failed, UsageError
+from dcsim.service import serve
 from dcsim.settings import Settings
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="PSO runs over TCP")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pso.add_argument(
         "--listen",
-        type=_listen,
+        type=_TCP_ONLY,
         action="append",
         metavar="ADDR",
         help="login server address, e.g. tcp:127.0.0.1:9200 (repeatable; default: "
@@ -33,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pso.add_argument(
         "--ship-listen",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="ADDR",
         help="dcsim's ship address, e.g. tcp:127.0.0.1:5110 (default: pso.ship_listen)",
     )
@@ -68,16 +73,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     purge.set_defaults(run=_run_purge)
 
 
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{e}, got {text!r}") from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError(f"PSO runs over TCP, got {text!r}")
-    return listen
-
-
 def _time(text: str) -> float:
     try:
         stamp = datetime.fromisoformat(text)
@@ -93,33 +88,66 @@ def _time(text: str) -> float:
 
 def _run_pso(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor
-    from twisted.internet.error import CannotListenError
-
-    from dcsim.auth.accounts import AccountsError
-    from dcsim.pso.server import PsoService
-    from dcsim.pso.store import StoreError
 
     pso = settings.pso
     if args.listen:
         pso = replace(pso, listen=args.listen)
     if args.ship_listen:
         pso = replace(pso, ship_listen=args.ship_listen)
-    # The one place randomness is seeded from the operating system: cipher keys.
-    rng = random.Random(secrets.randbits(128))
-    try:
-        service = PsoService(
-            pso, settings.data_path, reactor=reactor, rng=rng, accounts=settings.accounts
+    server = PsoServer(replace(settings, pso=pso), reactor)
+    return serve(server, reactor, announce=_to_stderr)
+
+
+def _to_stderr(line: str) -> None:
+    print(f"dcsim pso: {line}", file=sys.stderr, flush=True)
+
+
+def make_server(settings: Settings, reactor: Any) -> PsoServer:
+    """``dcsim pso`` with *settings* (servers/pso.tac)."""
+    return PsoServer(settings, reactor)
+
+
+class PsoServer:
+    """The login servers and dcsim's ship on this machine's sockets (a
+    :class:`dcsim.service.Server`); the databases are opened when it is built."""
+
+    def __init__(self, settings: Settings, reactor: Any) -> None:
+        from dcsim.auth.accounts import AccountsError
+        from dcsim.pso.server import PsoService
+        from dcsim.pso.store import StoreError
+
+        # The one place randomness is seeded from the operating system: cipher keys.
+        rng = random.Random(secrets.randbits(128))
+        try:
+            self.service = PsoService(
+                settings.pso,
+                settings.data_path,
+                reactor=reactor,
+                rng=rng,
+                accounts=settings.accounts,
+            )
+        except (StoreError, AccountsError) as e:
+            raise Failed(str(e)) from None
+
+    def start(self) -> list[str]:
+        from twisted.internet.error import CannotListenError
+
+        pso = self.service.settings
+        try:
+            self.service.start()
+        except CannotListenError as e:
+            self.service.stop()
+            raise Failed(
+                f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}"
+            ) from None
+        ship, *logins = (
+            Listen("tcp", listen.host, port.getHost().port)
+            for listen, port in zip([pso.ship_listen, *pso.listen], self.service.ports, strict=True)
         )
-        service.start()
-    except (StoreError, AccountsError) as e:
-        raise Failed(str(e)) from None
-    except CannotListenError as e:
-        raise Failed(f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}") from None
-    for listen in pso.listen:
-        print(f"dcsim pso: login server on {listen}", file=sys.stderr)
-    print(f"dcsim pso: ship on {pso.ship_listen}", file=sys.stderr)
-    reactor.run()  # type: ignore[attr-defined]
-    return EXIT_OK
+        return [f"login server on {login}" for login in logins] + [f"ship on {ship}"]
+
+    def stop(self) -> Any:
+        return self.service.stop()
 
 
 def _open_chat_log(settings: Settings):  # type: ignore[no-untyped-def]

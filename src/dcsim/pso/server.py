@@ -266,7 +266,11 @@ class PsoServerFactory(Factory):
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
         if self.watch is not None:
             self.watch(protocol, event)
-        _EVENT_HANDLERS.get(type(event), PsoServerFactory._other)(self, protocol, event)
+        handler = _EVENT_HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, protocol, event)
+        elif log.debugging:  # phase changes: a dozen a login
+            log.debug("{role} {peer}: {event}", role=self.role, peer=protocol.peer, event=event)
 
     def _check(self, protocol: PsoServerProtocol, event: CheckCredentials) -> None:
         self.checker.check(event.credentials, protocol.answer)
@@ -280,7 +284,7 @@ class PsoServerFactory(Factory):
             "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card {gc} ({name})",
             role=self.role,
             peer=protocol.peer,
-            version=event.version.name,
+            version=event.version._name_,  # (Enum.name is a slow property)
             sub=event.sub_version,
             gc=event.guild_card,
             name=event.name.decode("latin-1"),
@@ -333,9 +337,6 @@ class PsoServerFactory(Factory):
             reason=event.reason,
             cause=f" [{event.cause.text}]" if event.cause else "",
         )
-
-    def _other(self, protocol: PsoServerProtocol, event: object) -> None:
-        log.debug("{role} {peer}: {event}", role=self.role, peer=protocol.peer, event=event)
 
 
 #: Event type -> what the edge does with it; anything else is logged at debug level.

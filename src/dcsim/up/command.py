@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from dcsim.cli import EXIT_OK, Failed
+from twisted.internet.defer import Deferred
+
+from dcsim.cli import Failed
 from dcsim.dcnet.command import add_session_log_option, open_session_log
 from dcsim.dcnet.sessionlog import SessionLog
+from dcsim.service import serve
 from dcsim.settings import Settings
 from dcsim.up.system import Dcsim, Endpoint
 
@@ -41,23 +43,66 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor  # the real reactor, only at this edge
 
-    from dcsim.modem.command import open_call_log, serial_options
+    settings = with_options(
+        settings,
+        pty=args.pty,
+        serial=args.serial,
+        call_log=args.call_log,
+        session_log=args.session_log,
+    )
+    return serve(UpServer(settings, reactor), reactor)
+
+
+def with_options(
+    settings: Settings,
+    *,
+    pty: bool = False,
+    serial: str | None = None,
+    call_log: Path | None = None,
+    session_log: Path | None = None,
+) -> Settings:
+    """*settings* with ``dcsim up``'s options (``--pty``, ``--serial``, ``--call-log``,
+    ``--session-log``)."""
+    from dcsim.modem.command import serial_options
 
     modem = settings.modem
-    if args.pty:
+    if pty:
         modem = dataclasses.replace(modem, pty=True)
-    if args.serial:
-        modem = dataclasses.replace(modem, **serial_options(args.serial))  # type: ignore[arg-type]
-    settings = dataclasses.replace(settings, modem=modem)
-    call_log = open_call_log(args.call_log or modem.call_log)
-    session_log = open_session_log(args, settings.dcnet)
-    system = build(settings, reactor, call_log, session_log)
-    endpoints = system.start()
-    sys.stdout.write(banner(endpoints, settings))
-    sys.stdout.flush()
-    reactor.addSystemEventTrigger("before", "shutdown", system.stop)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
-    return EXIT_OK
+    if serial:
+        modem = dataclasses.replace(modem, **serial_options(serial))  # type: ignore[arg-type]
+    if call_log:
+        modem = dataclasses.replace(modem, call_log=call_log)
+    dcnet = settings.dcnet
+    if session_log:
+        dcnet = dataclasses.replace(dcnet, session_log=session_log)
+    return dataclasses.replace(settings, modem=modem, dcnet=dcnet)
+
+
+def make_server(settings: Settings, reactor: Any) -> UpServer:
+    """``dcsim up`` with *settings* (the twistd plugin, servers/up.tac)."""
+    return UpServer(settings, reactor)
+
+
+class UpServer:
+    """Everything (:class:`~dcsim.up.system.Dcsim`) as a :class:`dcsim.service.Server`:
+    starting tells what listens and how to point Flycast at it."""
+
+    def __init__(self, settings: Settings, reactor: Any) -> None:
+        from dcsim.modem.command import open_call_log
+
+        self.settings = settings
+        self.system = build(
+            settings,
+            reactor,
+            open_call_log(settings.modem.call_log),
+            open_session_log(settings.dcnet.session_log),
+        )
+
+    def start(self) -> list[str]:
+        return banner(self.system.start(), self.settings).splitlines()
+
+    def stop(self) -> Deferred[Any]:
+        return self.system.stop()
 
 
 def build(
