@@ -11,6 +11,7 @@ simulated internet (anything with ``listenTCP`` and ``IReactorTime``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import socket
@@ -53,6 +54,7 @@ MAX_BACKLOG = 4096
 PURGE_INTERVAL = 6 * 3600.0
 
 
+@functools.lru_cache(maxsize=4096)  # the same few hosts connect again and again
 def _ipv4(host: str) -> IPv4Address:
     """The IPv4 address of a transport endpoint (IPv4-mapped IPv6 included)."""
     try:
