@@ -1,19 +1,25 @@
-"""DCNet sessions in virtual time: dcsim's front ends (with a session log) and consoles
-made of the client cores, joined by in-memory connections from a given TCP peer."""
+"""DCNet sessions in virtual time: dcsim's front ends (with a session log, and the revival
+zones served at the DNS address consoles are given) and consoles made of the client
+cores, joined by in-memory connections from a given TCP peer."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from twisted.internet import task
 from twisted.internet.address import IPv4Address as TcpAddress
 
 from dcsim.client import wire
+from dcsim.dcnet.bba_client import BbaClientConfig
+from dcsim.dcnet.ethernet_client import EthernetClientSession
 from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import build_internet
 from dcsim.dcnet.sessionlog import SessionLog, SessionRecord
 from dcsim.dcnet.settings import DcnetSettings
+from dcsim.dns.authority import Authority, Policy
+from dcsim.dns.zone import Zones
 from dcsim.net.clock import run
 from dcsim.net.network import Network
 from dcsim.ppp.auth import Login
@@ -33,7 +39,8 @@ class Dcnet:
     clock: task.Clock = field(default_factory=task.Clock)
 
     def __post_init__(self) -> None:
-        internet = build_internet(self.clock, Settings(), None)
+        zones = Zones.load(Path(__file__).resolve().parents[2] / "configs" / "zones")
+        internet = build_internet(self.clock, Settings(), Authority(zones, Policy()))
         self.nas = internet.nas
         self.log = SessionLog()
         self.front = DcnetFrontEnds(
@@ -47,6 +54,15 @@ class Dcnet:
         host = self.consoles.add_host(f"console-{next(self._ports)}")
         session = PppClientSession(host, client_config(login), random.Random(1))
         self.connect(session, self.front.ppp, peer)
+        return session
+
+    def bba_console(
+        self, config: BbaClientConfig | None = None, *, peer: str = "127.0.0.1"
+    ) -> EthernetClientSession:
+        """A broadband adapter connecting to TCP 7655 from *peer*."""
+        host = self.consoles.add_host(f"console-{next(self._ports)}")
+        session = EthernetClientSession(host, config or BbaClientConfig(), random.Random(1))
+        self.connect(session, self.front.ethernet, peer)
         return session
 
     def connect(self, console: object, server: object, peer: str) -> None:

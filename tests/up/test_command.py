@@ -50,13 +50,13 @@ def settings(tmp_path: Path, status: str = ANY) -> Path:
     return path
 
 
-def start(config: Path) -> subprocess.Popen[str]:
+def start(config: Path, *options: str) -> subprocess.Popen[str]:
     """``dcsim up`` as from a terminal: Ctrl-C (SIGINT) at its default, even where the test
     runner was started with SIGINT ignored (a background job); its log in a file beside
     the settings, so a chatty log can never fill a pipe and stall it."""
     log = open(config.with_suffix(".log"), "w")  # noqa: SIM115 - the child holds it
     return subprocess.Popen(
-        [sys.executable, "-m", "dcsim.cli", "--config", str(config), "up"],
+        [sys.executable, "-m", "dcsim.cli", "--config", str(config), "up", *options],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -150,3 +150,50 @@ def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_pat
         process.send_signal(signal.SIGINT)
         process.wait(30)
     assert process.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_broadband_adapter_reaches_the_lobby_on_the_ethernet_port_and_is_judged(tmp_path):
+    """`dcsim dial --dcnet-ethernet` from a second process: the console's adapter gets
+    its address by DHCP on `dcsim up`'s 7655 port, plays to the lobby and releases its
+    lease; `dcsim up --session-log` keeps the session, and `dcsim check` judges it."""
+    sessions = tmp_path / "sessions.jsonl"
+    config = settings(tmp_path)
+    process = start(config, "--session-log", str(sessions))
+    try:
+        rows, _ = banner(process)
+        ethernet = rows["DCNet Ethernet (broadband adapter)"]
+        console = ["--dcnet-ethernet", ethernet, "--disc", "us-v2", "--lobby-time", "2", "--json"]
+        dial = subprocess.run(
+            [sys.executable, "-m", "dcsim.cli", "--config", str(config), "dial", *console],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        report = json.loads(dial.stdout)
+        assert dial.returncode == 0 and report["reached_lobby"], dial.stdout + dial.stderr
+        steps = [s["step"] for s in report["steps"]]
+        assert steps[0] == "ethernet" and "licence" in steps and steps[-1] == "hang-up"
+        assert "(dhcp)" in report["steps"][0]["detail"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0
+    (record,) = [json.loads(line) for line in sessions.read_text().splitlines()]
+    assert (record["front_end"], record["link"], record["end"]) == (
+        "dcnet-bba",
+        "ethernet",
+        "dhcp_release",
+    )
+    assert record["mac"] == "0c:0a:0f:0e:00:00" and record["datagrams_from_console"] > 10
+    check = subprocess.run(
+        [sys.executable, "-m", "dcsim.cli", "check", "--json", str(sessions)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    verdicts = {f["rule"]: f["verdict"] for f in json.loads(check.stdout)["findings"]}
+    assert verdicts["number-order"] == "n/a" and verdicts["idle-disconnect"] == "pass"

@@ -93,8 +93,10 @@ def _register_dial(sub: argparse._SubParsersAction) -> None:
         description="Run one session of the virtual Dreamcast ([client.console] settings) "
         "and report every step with its time, and a failure as one of Sega's causes. "
         "--modem dials through a running fake modem (dcsim modem --listen, with the PPP "
-        "answerer); --dcnet speaks PPP straight to a DCNet port (7654); --virtual runs it "
-        "in virtual time in a world of dcsim's own servers. Exit 1 if the session failed.",
+        "answerer); --dcnet speaks PPP straight to a DCNet port (7654); --dcnet-ethernet is "
+        "the broadband adapter on DCNet's Ethernet port (7655: ARP, DHCP, IP); --virtual "
+        "runs it in virtual time in a world of dcsim's own servers. Exit 1 if the session "
+        "failed.",
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--modem", type=_TCP_ONLY, metavar="tcp:HOST:PORT")
@@ -103,8 +105,14 @@ def _register_dial(sub: argparse._SubParsersAction) -> None:
     )
     where.add_argument("--dcnet", type=_TCP_ONLY, metavar="tcp:HOST:PORT")
     where.add_argument(
+        "--dcnet-ethernet",
+        type=_TCP_ONLY,
+        metavar="tcp:HOST:PORT",
+        help="the broadband adapter on DCNet's Ethernet port",
+    )
+    where.add_argument(
         "--virtual",
-        choices=("dialup", "dcnet", "broadband"),
+        choices=("dialup", "dcnet", "dcnet-ethernet", "broadband"),
         help="in virtual time, on this kind of line into the revival world",
     )
     parser.add_argument("--disc", choices=sorted(DISCS), help="the PSO disc")
@@ -139,10 +147,8 @@ def _console_settings(args: argparse.Namespace, settings: Settings) -> ConsoleSe
         if args.lobby_time < 0:
             raise UsageError("--lobby-time must not be negative")
         changes["lobby_time"] = args.lobby_time
-    if args.virtual:
-        changes["link"] = "bba" if args.virtual == "broadband" else "modem"
-    else:
-        changes["link"] = "modem"
+    ethernet = args.dcnet_ethernet or args.virtual in ("broadband", "dcnet-ethernet")
+    changes["link"] = "bba" if ethernet else "modem"
     try:
         return replace(console, **changes)
     except ValueError as e:
@@ -193,7 +199,7 @@ def _dial_real(
 
     from dcsim.net.network import Network
 
-    target = args.modem or args.dcnet
+    target = args.modem or args.dcnet or args.dcnet_ethernet
     host = Network(reactor, seed=0).add_host("console")  # type: ignore[arg-type]
     machine = Console(
         console, host, rules=settings.client.rules, check_chain=_trust(settings.data_path)
@@ -214,7 +220,12 @@ def _dial_real(
         reactor.connectTCP(target.host, target.port, _Once(protocol, failed), timeout=30)  # type: ignore[attr-defined]
 
     box: list[object] = []
-    started = machine.run_ppp(attach) if args.dcnet else machine.run_modem(attach)
+    if args.dcnet:
+        started = machine.run_ppp(attach)
+    elif args.dcnet_ethernet:
+        started = machine.run_bba(attach)
+    else:
+        started = machine.run_modem(attach)
     started.addBoth(box.append).addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
     reactor.run()  # type: ignore[attr-defined]
     result = box[0]
