@@ -25,14 +25,15 @@ import os
 import random
 import selectors
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
+
+from tests.running import Running, started_dcsim
 
 from bench.report import Report
 from dcsim.pso.client import Client, Phase, Redirect, make_profile
@@ -51,7 +52,6 @@ CONSOLE = IPv4Address("198.51.100.130")
 SERVER = IPv4Address("192.0.2.20")
 TARGET_RATE = 2000.0
 TARGET_BYTES = 50 * 1024
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def profiles(n: int, offset: int = 0) -> list:
@@ -163,42 +163,16 @@ def core_memory(n: int) -> float:
 # --- over real TCP, the server in its own process ----------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(tmp: Path, max_sessions: int) -> tuple[subprocess.Popen, int]:
-    login, ship = free_port(), free_port()
+def start_server(tmp: Path, max_sessions: int) -> AbstractContextManager[Running]:
+    """``dcsim pso`` on loopback ports the kernel chooses (its login server announced as
+    ``login server on tcp:127.0.0.1:PORT``)."""
     config = tmp / "bench.toml"
     config.write_text(
         f'data_dir = "{tmp}"\n[pso]\nmax_sessions = {max_sessions}\n'
         f"blocks = {max_sessions // 100 + 1}\n"
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dcsim.cli",
-            "--config",
-            str(config),
-            "-q",
-            "pso",
-            "--listen",
-            f"tcp:127.0.0.1:{login}",
-            "--ship-listen",
-            f"tcp:127.0.0.1:{ship}",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "ship on" in line:
-            return proc, login
-    raise RuntimeError("dcsim pso did not start")
+    listen = ["--listen", "tcp:127.0.0.1:0", "--ship-listen", "tcp:127.0.0.1:0"]
+    return started_dcsim("-q", "pso", *listen, config=config, until="ship on")
 
 
 def rss(pid: int) -> int:
@@ -315,23 +289,22 @@ def run(report: Report) -> None:
 def tcp_round(first: bool) -> tuple[float, float, float, float]:
     """One server process, CONCURRENT consoles logging in at once over loopback TCP:
     (server CPU s, the system's share of it, wall s, RSS bytes per idle lobby client)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(Path(tmp), 2 * CONCURRENT)
-        try:
-            time.sleep(0.5)
-            before = rss(proc.pid)
-            user0, system0 = cpu_times(proc.pid)
-            cpu0 = cpu_seconds(proc.pid)
-            seconds, socks = tcp_logins(port, profiles(CONCURRENT))
-            cpu = cpu_seconds(proc.pid) - cpu0
-            user1, system1 = cpu_times(proc.pid)
-            time.sleep(0.5 if first else 0)
-            per_client = (rss(proc.pid) - before) / CONCURRENT
-            for s in socks:
-                s.close()
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start_server(Path(tmp), 2 * CONCURRENT) as server,
+    ):
+        proc, port = server.process, server.address("login server on").port
+        time.sleep(0.5)
+        before = rss(proc.pid)
+        user0, system0 = cpu_times(proc.pid)
+        cpu0 = cpu_seconds(proc.pid)
+        seconds, socks = tcp_logins(port, profiles(CONCURRENT))
+        cpu = cpu_seconds(proc.pid) - cpu0
+        user1, system1 = cpu_times(proc.pid)
+        time.sleep(0.5 if first else 0)
+        per_client = (rss(proc.pid) - before) / CONCURRENT
+        for s in socks:
+            s.close()
     return (
         cpu,
         (system1 - system0) / max(user1 - user0 + system1 - system0, 1e-9),

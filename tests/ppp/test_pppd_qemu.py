@@ -113,7 +113,9 @@ def test_pppd_dialling_through_the_fake_modem(image: object, tmp_path: Path) -> 
     sessions = tmp_path / "sessions.jsonl"
     listen = ("--ppp", "tcp:127.0.0.1:0", "--modem", "tcp:127.0.0.1:0")
     with dcsim_dcnet(tmp_path, *listen, "--session-log", str(sessions)) as running:
-        run = run_guest(image, running.address("modem").port, mode="modem", number="0123456789")  # type: ignore[arg-type]
+        run = run_guest(
+            image, running.address("modem listening").port, mode="modem", number="0123456789"
+        )  # type: ignore[arg-type]
     check_session(run.results, run.output)
     assert "CONNECT" in run.output
     (record,) = read_log(sessions)  # a modem's call: its dialling is the call log's to judge

@@ -132,8 +132,7 @@ def test_plugin_hangs_a_console_up_politely_before_it_exits(tmp_path: Path) -> N
         reactor.run(installSignalHandlers=False)
         assert "error" not in seen, seen.get("error")
         assert seen["ended"].reason is EndReason.PEER_TERMINATED  # type: ignore[attr-defined]
-        code = running.process.wait(30)
-        running.exited.wait(5)
+        code = running.wait(30)
     assert_stopped_cleanly(code, running.text)
 
 
