@@ -17,26 +17,16 @@ parameter list and the retransmission times are settings, marked [U].
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from ipaddress import IPv4Address, IPv4Interface
 
 from dcsim.causes import Cause
 from dcsim.dcnet import dhcp
-from dcsim.dcnet.bba import (
-    DHCP_TTL,
-    LIMITED_BROADCAST,
-    PROLOG,
-    UDP,
-    RecordError,
-    RecordReader,
-    record,
-)
+from dcsim.dcnet.bba import DHCP_TTL, LIMITED_BROADCAST, PROLOG, UDP, RecordLink, record
 from dcsim.dcnet.dhcp import DhcpError, DhcpMessage, MessageType, Op, Opt
 from dcsim.dcnet.ethernet import (
     BROADCAST,
-    MAX_FRAME,
     MTU,
     ArpOperation,
     ArpPacket,
@@ -47,8 +37,7 @@ from dcsim.dcnet.ethernet import (
 from dcsim.net.wire.base import WireError
 from dcsim.net.wire.ipv4 import Ipv4Repr, Ipv4View
 from dcsim.net.wire.udp import UdpRepr
-from dcsim.pcap import Direction
-from dcsim.ppp.link import DatagramReceived, Discarded, FrameSeen, LinkEnded
+from dcsim.ppp.link import DatagramReceived, Discarded
 
 DREAMCAST_MAC = bytes.fromhex("0c0a0f0e0000")  # Flycast's emulated RTL8139 (flycast.md §2)
 ARP_QUEUE = 8  # datagrams held per next hop while ARP resolves it (more are dropped)
@@ -113,9 +102,6 @@ class EthernetUp:
     server: IPv4Address | None  # the DHCP server
 
 
-BbaClientEvent = EthernetUp | DatagramReceived | FrameSeen | Discarded | LinkEnded
-
-
 class _Dhcp(Enum):
     """RFC 2131 §4.4's client states (INIT-REBOOT and REBOOTING are never used)."""
 
@@ -135,24 +121,24 @@ class _Pending:
     retry_at: float = 0.0
 
 
-class BbaClient:
+class BbaClient(RecordLink):
     """The console's adapter on one DCNet Ethernet connection (see the module docstring)."""
 
+    HUNG_UP = BbaClientEnd.HUNG_UP
+    NOT_DCNET = BbaClientEnd.NOT_DCNET
+    CAUSES = _CAUSES
+
     def __init__(self, config: BbaClientConfig, now: float, *, rng: random.Random) -> None:
+        super().__init__(config.trace)
         self.config = config
         self.rng = rng
-        self.reader = RecordReader()
-        self.ended = False
         self.interface: IPv4Interface | None = None
         self.router: IPv4Address | None = None
         self.dns: tuple[IPv4Address, ...] = ()
         self.server: IPv4Address | None = None  # the DHCP server
-        self.frames_in = 0
-        self.frames_out = 0
         self.arp: dict[IPv4Address, bytes] = {}
         self._pending: dict[IPv4Address, _Pending] = {}
-        self._out: list[bytes] = [record(PROLOG)]
-        self._events: list[BbaClientEvent] = []
+        self._out.append(record(PROLOG))
         self._xid = 0
         self._offer: DhcpMessage | None = None
         self._tries = 0
@@ -174,17 +160,7 @@ class BbaClient:
         return self.interface is not None and not self.ended
 
     def receive_data(self, data: bytes, now: float) -> None:
-        if self.ended:
-            return
-        if not data:
-            self._end(BbaClientEnd.HUNG_UP)
-            return
-        try:
-            frames = self.reader.feed(data)
-        except RecordError as e:
-            self._end(BbaClientEnd.NOT_DCNET, str(e))
-            return
-        for raw in frames:
+        for raw in self._records(data):
             self._receive_frame(raw, now)
             if self.ended:
                 return
@@ -202,15 +178,6 @@ class BbaClient:
         for hop, pending in list(self._pending.items()):
             if now >= pending.retry_at:
                 self._arp_retry(hop, pending, now)
-
-    def events(self) -> Iterator[BbaClientEvent]:
-        events, self._events = self._events, []
-        return iter(events)
-
-    def data_to_send(self) -> bytes:
-        out = b"".join(self._out)
-        self._out.clear()
-        return out
 
     def deadline(self) -> float | None:
         if self.ended:
@@ -327,10 +294,7 @@ class BbaClient:
     def _send_ipv4_dhcp(self, message: DhcpMessage, now: float) -> None:
         """A DHCP message from the bound address to the server, routed like any datagram."""
         assert self.interface is not None and self.server is not None
-        source, server = self.interface.ip, self.server
-        body = UdpRepr(dhcp.CLIENT_PORT, dhcp.SERVER_PORT, message.pack())
-        datagram = Ipv4Repr(source, server, UDP, ttl=DHCP_TTL).emit(body.emit(source, server))
-        self.send_datagram(datagram, now)
+        self.send_datagram(_dhcp_datagram(message, self.interface.ip, self.server), now)
 
     def _broadcast(self, message: DhcpMessage) -> None:
         self._send_dhcp(message, dhcp.ANY, LIMITED_BROADCAST, BROADCAST)
@@ -338,11 +302,7 @@ class BbaClient:
     def _send_dhcp(
         self, message: DhcpMessage, source: IPv4Address, destination: IPv4Address, mac: bytes
     ) -> None:
-        body = UdpRepr(dhcp.CLIENT_PORT, dhcp.SERVER_PORT, message.pack())
-        datagram = Ipv4Repr(source, destination, UDP, ttl=DHCP_TTL).emit(
-            body.emit(source, destination)
-        )
-        self._send_frame(mac, EtherType.IPV4, datagram)
+        self._send_frame(mac, EtherType.IPV4, _dhcp_datagram(message, source, destination))
 
     def _receive_dhcp(self, message: DhcpMessage, now: float) -> None:
         if message.op != Op.BOOTREPLY or message.xid != self._xid:
@@ -431,13 +391,8 @@ class BbaClient:
         self._send_frame(BROADCAST, EtherType.ARP, request.pack())
 
     def _receive_frame(self, raw: bytes, now: float) -> None:
-        self.frames_in += 1
-        if self.config.trace:
-            self._events.append(FrameSeen(Direction.RECEIVED, raw))
-        try:
-            frame = EthernetFrame.parse(raw)
-        except EthernetError as e:
-            self._events.append(Discarded(str(e)))
+        frame = self._frame(raw)
+        if frame is None:
             return
         if frame.dst not in (self.config.mac, BROADCAST):
             self._events.append(Discarded(f"frame for {frame.dst.hex(':')}"))
@@ -500,22 +455,17 @@ class BbaClient:
     # -- output and the end ---------------------------------------------------------------
 
     def _send_frame(self, destination: bytes, ethertype: EtherType, payload: bytes) -> None:
-        raw = EthernetFrame(destination, self.config.mac, ethertype, payload).pack()
-        if len(raw) > MAX_FRAME:
-            self._events.append(Discarded(f"frame of {len(raw)} octets not sent"))
-            return
-        if self.config.trace:
-            self._events.append(FrameSeen(Direction.SENT, raw))
-        self.frames_out += 1
-        self._out.append(record(raw))
+        self._send(EthernetFrame(destination, self.config.mac, ethertype, payload))
 
-    def _end(self, reason: BbaClientEnd, detail: str = "") -> None:
-        if self.ended:
-            return
-        self.ended = True
+    def _finish(self) -> None:
         self._retry_at = self._renew_at = self._expires_at = None
         self._pending.clear()
-        self._events.append(LinkEnded(reason, _CAUSES[reason], detail))
+
+
+def _dhcp_datagram(message: DhcpMessage, source: IPv4Address, destination: IPv4Address) -> bytes:
+    """A client's DHCP message in UDP (68 to 67) in IPv4."""
+    body = UdpRepr(dhcp.CLIENT_PORT, dhcp.SERVER_PORT, message.pack())
+    return Ipv4Repr(source, destination, UDP, ttl=DHCP_TTL).emit(body.emit(source, destination))
 
 
 def _to_dhcp_client(view: Ipv4View) -> bool:

@@ -11,16 +11,16 @@ docs/ppp.md and versioned by ``v``; add fields, never change the meaning of one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from ipaddress import IPv4Address
-from typing import IO, Any
+from typing import Any
 
 from dcsim.config import from_mapping
 from dcsim.dcnet.bba import BbaEnd
 from dcsim.ppp.link import EndReason
 from dcsim.ppp.session import Carrier, SessionReport
+from dcsim.records import RecordLog
 
 RECORD = "dcnet-session"  # the value of "record": how a reader tells this log's records
 RECORD_VERSION = 1
@@ -161,19 +161,9 @@ class SessionRecord:
         return from_mapping(data, cls, "DCNet session record", ignore_unknown=True)
 
 
-class SessionLog:
+class SessionLog(RecordLog[SessionRecord]):
     """Records of every session, in the order they ended; optionally appended to a file."""
-
-    def __init__(self, sink: IO[str] | None = None) -> None:
-        self.records: list[SessionRecord] = []
-        self._sink = sink
 
     def __call__(self, report: SessionReport) -> None:
         """An observer for :attr:`dcsim.ppp.session.SubscriberServer.observers`."""
         self.append(SessionRecord.from_report(report))
-
-    def append(self, record: SessionRecord) -> None:
-        self.records.append(record)
-        if self._sink is not None:
-            self._sink.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-            self._sink.flush()
