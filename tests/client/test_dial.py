@@ -23,6 +23,17 @@ def test_dial_in_virtual_time(capsys):
     assert "licence  auth01.dricas.com" in out and "in the lobby and back" in out
 
 
+def test_dial_the_broadband_adapter_on_dcnet_ethernet_in_virtual_time(capsys):
+    """The adapter's own DHCP on the 7655 front end, then the game; it releases its lease
+    on the way out."""
+    argv = ["-q", "dial", "--virtual", "dcnet-ethernet", "--disc", "jp-v2", "--lobby-time", "5"]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    first = report["steps"][0]
+    assert first["step"] == "ethernet" and first["ok"]
+    assert "DNS 192.0.2.53 (dhcp)" in first["detail"] and report["reached_lobby"]
+
+
 def test_dial_reports_a_failure_as_a_cause(tmp_path, capsys):
     """A console set to its own (static) DNS, the ISP's resolver, which follows the
     public tree of 2006: no PSO name there, so the lookup fails (cause 4)."""
@@ -113,8 +124,9 @@ def test_dial_a_running_dcnet_port(running):
     assert json.loads(done.stdout)["steps"][0]["step"] == "ppp"
 
 
-def test_dial_with_nothing_there_is_no_physical_connection(tmp_path):
-    done = _dial(["--dcnet", "tcp:127.0.0.1:1"], tmp_path)
+@pytest.mark.parametrize("option", ["--dcnet", "--dcnet-ethernet"])
+def test_dial_with_nothing_there_is_no_physical_connection(tmp_path, option):
+    done = _dial([option, "tcp:127.0.0.1:1"], tmp_path)
     assert done.returncode == 1
     assert json.loads(done.stdout)["cause"] == 1
 

@@ -21,7 +21,7 @@ def dcsim_dcnet(tmp_path: Path, *args: str, settings: str = "") -> Iterator[Runn
         "[dcnet]\nppp = []\nppp_7656 = []\nethernet = []\nprobe = []\nmodem = []\n"
         f"{settings}\n"
     )
-    expected = sum(1 for a in args if a.startswith("--") and a != "--pcap")
+    expected = sum(1 for a in args if a.startswith("--") and a not in ("--pcap", "--session-log"))
 
     def announced(running: Running) -> bool:
         return sum(" on " in line for line in running.output) >= expected

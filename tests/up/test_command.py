@@ -50,12 +50,13 @@ def settings(tmp_path: Path, status: str = ANY) -> Path:
     return path
 
 
-def start(config: Path) -> AbstractContextManager[Running]:
+def start(config: Path, *options: str) -> AbstractContextManager[Running]:
     """``dcsim up`` as from a terminal, yielded once its banner is out: Ctrl-C (SIGINT) at
     its default, even where the test runner was started with SIGINT ignored (a
     background job)."""
     return started_dcsim(
         "up",
+        *options,
         config=config,
         until=lambda up: any(line.startswith("Ctrl-C") for line in up.output),
         stop_timeout=30,
@@ -148,3 +149,47 @@ def test_up_prints_where_everything_is_answers_there_and_stops_on_ctrl_c(tmp_pat
         assert f"127.0.0.1:{port}" in err and "status.listen" in err
         code = up.stop(signal.SIGINT)
     assert code == 0
+
+
+@pytest.mark.slow
+def test_a_broadband_adapter_reaches_the_lobby_on_the_ethernet_port_and_is_judged(tmp_path):
+    """`dcsim dial --dcnet-ethernet` from a second process: the console's adapter gets
+    its address by DHCP on `dcsim up`'s 7655 port, plays to the lobby and releases its
+    lease; `dcsim up --session-log` keeps the session, and `dcsim check` judges it."""
+    sessions = tmp_path / "sessions.jsonl"
+    config = settings(tmp_path)
+    with start(config, "--session-log", str(sessions)) as up:
+        rows, _ = banner(up)
+        ethernet = rows["DCNet Ethernet (broadband adapter)"]
+        console = ["--dcnet-ethernet", ethernet, "--disc", "us-v2", "--lobby-time", "2", "--json"]
+        dial = subprocess.run(
+            dcsim_command("dial", *console, config=config),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        report = json.loads(dial.stdout)
+        assert dial.returncode == 0 and report["reached_lobby"], dial.stdout + dial.stderr
+        steps = [s["step"] for s in report["steps"]]
+        assert steps[0] == "ethernet" and "licence" in steps and steps[-1] == "hang-up"
+        assert "(dhcp)" in report["steps"][0]["detail"]
+        code = up.stop(signal.SIGINT)
+    assert code == 0
+    (record,) = [json.loads(line) for line in sessions.read_text().splitlines()]
+    assert (record["front_end"], record["link"], record["end"]) == (
+        "dcnet-bba",
+        "ethernet",
+        "dhcp_release",
+    )
+    assert record["mac"] == "0c:0a:0f:0e:00:00" and record["datagrams_from_console"] > 10
+    check = subprocess.run(
+        dcsim_command("check", "--json", str(sessions)),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    verdicts = {f["rule"]: f["verdict"] for f in json.loads(check.stdout)["findings"]}
+    assert verdicts["number-order"] == "n/a" and verdicts["idle-disconnect"] == "pass"

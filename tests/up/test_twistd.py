@@ -139,7 +139,7 @@ def test_plugin_hangs_a_console_up_politely_before_it_exits(tmp_path: Path) -> N
 def test_plugin_help_lists_the_options(tmp_path: Path) -> None:
     result = run_twistd(tmp_path, "dcsim", "--help")
     assert result.returncode == 0, result.stderr
-    for option in ("--config=", "--pty", "--serial=", "--call-log="):
+    for option in ("--config=", "--pty", "--serial=", "--call-log=", "--session-log="):
         assert option in result.stdout
 
 

@@ -14,7 +14,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IProtocolFactory
 
 from dcsim.address import listen_argument
-from dcsim.cli import Failed, UsageError
+from dcsim.cli import Failed, UsageError, open_append
 from dcsim.config import ConfigError
 from dcsim.modem.answerers import builtin_answerers, known
 from dcsim.modem.calllog import CallLog
@@ -226,9 +226,4 @@ def close(item: Opened) -> None:
 
 
 def open_call_log(path: Path | None) -> IO[str] | None:
-    if path is None:
-        return None
-    try:
-        return open(path, "a", encoding="utf-8")  # kept open for the life of the process
-    except OSError as e:
-        raise Failed(f"modem: cannot open call log {path}: {e.strerror}") from None
+    return None if path is None else open_append(path, "modem: cannot open call log")

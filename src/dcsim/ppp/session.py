@@ -63,6 +63,14 @@ class Core(TypingProtocol):
     def close(self, now: float) -> None: ...
 
 
+class Carrier(Enum):
+    """What carried a session: a DCNet TCP connection (the connection is the call) or a
+    fake modem's call (docs/modem.md; the call log tells how it was dialled)."""
+
+    TCP = "tcp"
+    MODEM = "modem"
+
+
 @dataclass(frozen=True)
 class SessionReport:
     """How one call went, for logs, observers and client profiles."""
@@ -77,8 +85,17 @@ class SessionReport:
     user: str | None = None
     address: IPv4Address | None = None
     requested: dict[str, list[str]] = field(default_factory=dict)  # what the client asked
-    datagrams_in: int = 0
-    datagrams_out: int = 0
+    datagrams_in: int = 0  # from the console
+    datagrams_out: int = 0  # to the console
+    front_end: str = ""  # the server's name (dcnet-ppp, dcnet-7656, dcnet-bba, ppp...)
+    carrier: Carrier = Carrier.TCP
+    peer_host: str = ""  # the far end without its port: who connects again
+    online: float | None = None  # when the console got its address (IPCP, DHCP)
+    last_datagram_in: float | None = None  # the console's last datagram
+    longest_silence: float = 0.0  # the longest time online without a datagram from it
+    bytes_in: int = 0  # octets from the console on the connection
+    bytes_out: int = 0
+    mac: str | None = None  # the broadband adapter's hardware address
 
 
 class SubscriberServer(Factory):
@@ -119,13 +136,13 @@ class SubscriberServer(Factory):
     def make_core(self, now: float, rng: random.Random) -> Core:
         raise NotImplementedError
 
-    def make_session(self, name: str, peer: str, rng: random.Random) -> SubscriberSession:
+    def make_session(self, name: str, addr: object, rng: random.Random) -> SubscriberSession:
         raise NotImplementedError
 
     def buildProtocol(self, addr: IAddress) -> SubscriberSession:
         number = next(self._numbers)
         rng = random.Random(f"{self.seed}:{self.name}:{number}")
-        return self.make_session(f"{self.name}-{number}", peer_text(addr), rng)
+        return self.make_session(f"{self.name}-{number}", addr, rng)
 
     def ended(self, session: SubscriberSession, report: SessionReport) -> None:
         self.sessions.discard(session)
@@ -145,10 +162,23 @@ def peer_text(addr: object) -> str:
     host, port = getattr(addr, "host", None), getattr(addr, "port", None)
     if host is not None and port is not None:
         return f"{host}:{port}"
+    return peer_host(addr)
+
+
+def peer_host(addr: object) -> str:
+    """Who is at the far end, whatever connection it comes on: the host of a TCP
+    address (its port changes with every connection), the calling modem, or the text."""
+    host = getattr(addr, "host", None)
+    if host is not None:
+        return str(host)
     number = getattr(addr, "number", None)
     if number is not None:
         return f"modem {number}"
     return str(addr)
+
+
+def carrier_of(addr: object) -> Carrier:
+    return Carrier.MODEM if getattr(addr, "number", None) is not None else Carrier.TCP
 
 
 class CoreProtocol(Protocol):
@@ -226,10 +256,14 @@ class SubscriberSession(CoreProtocol):
     """A core between a transport and the NAS. Subclasses handle their own events in
     :meth:`handle_event`; the shared ones (datagrams, frames, drops, the end) are here."""
 
-    def __init__(self, server: SubscriberServer, name: str, peer: str, rng: random.Random) -> None:
+    def __init__(
+        self, server: SubscriberServer, name: str, addr: object, rng: random.Random
+    ) -> None:
         self.server = server
         self.name = name
-        self.peer = peer
+        self.peer = peer_text(addr)
+        self.peer_host = peer_host(addr)
+        self.carrier = carrier_of(addr)
         self.rng = rng
         self.clock = server.reactor
         self.port: Port | None = None
@@ -241,6 +275,12 @@ class SubscriberSession(CoreProtocol):
         self.requested: dict[str, list[str]] = {}
         self.datagrams_in = 0
         self.datagrams_out = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.online: float | None = None
+        self.last_datagram_in: float | None = None
+        self.longest_silence = 0.0
+        self.mac: str | None = None
         self.status: SessionHandle | None = None  # in the status registry, if there is one
 
     def make_core(self, now: float) -> Core:
@@ -251,10 +291,12 @@ class SubscriberSession(CoreProtocol):
 
     def write(self, data: bytes) -> None:
         super().write(data)
+        self.bytes_out += len(data)
         if self.status is not None:
             self.status.add_bytes(sent=len(data))
 
     def dataReceived(self, data: bytes) -> None:
+        self.bytes_in += len(data)
         if self.status is not None:
             self.status.add_bytes(received=len(data))
         super().dataReceived(data)
@@ -288,6 +330,9 @@ class SubscriberSession(CoreProtocol):
     def handle(self, event: Any) -> None:
         if isinstance(event, DatagramReceived):
             self.datagrams_in += 1
+            now = self.clock.seconds()
+            self._silence(now)
+            self.last_datagram_in = now
             if self.port is not None:
                 self.port.send(event.datagram)
         elif isinstance(event, FrameSeen):
@@ -311,8 +356,16 @@ class SubscriberSession(CoreProtocol):
         if self.send_datagram(datagram):
             self.datagrams_out += 1
 
+    def _silence(self, now: float) -> None:
+        """The console's silence online, ended at *now* by a datagram or by the end."""
+        since = self.last_datagram_in if self.last_datagram_in is not None else self.online
+        if since is not None:
+            self.longest_silence = max(self.longest_silence, now - since)
+
     def attach(self, address: IPv4Address, mtu: int) -> None:
         self.detach()
+        if self.online is None:
+            self.online = self.clock.seconds()
         self.address = address
         if self.status is not None:
             self.status.online(str(address))
@@ -334,11 +387,18 @@ class SubscriberSession(CoreProtocol):
         """The core is done: detach, report, write what is left and close."""
         self.detach()
         self.cancel_timer()
+        now = self.clock.seconds()
+        self._silence(now)
+        assert self.core is not None
+        leftover = self.core.data_to_send()
+        if leftover and self.transport is not None:
+            self.transport.write(leftover)
+            self.bytes_out += len(leftover)
         report = SessionReport(
             name=self.name,
             peer=self.peer,
             started=self.started,
-            ended=self.clock.seconds(),
+            ended=now,
             reason=reason,
             cause=cause,
             detail=detail,
@@ -347,6 +407,15 @@ class SubscriberSession(CoreProtocol):
             requested=self.requested,
             datagrams_in=self.datagrams_in,
             datagrams_out=self.datagrams_out,
+            front_end=self.server.name,
+            carrier=self.carrier,
+            peer_host=self.peer_host,
+            online=self.online,
+            last_datagram_in=self.last_datagram_in,
+            longest_silence=self.longest_silence,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            mac=self.mac,
         )
         log.info(
             "{session}: ended after {seconds:.1f} s: {reason}{detail}; cause: {cause}",
@@ -361,10 +430,6 @@ class SubscriberSession(CoreProtocol):
             self.pcap = None
         if self.status is not None:
             self.status.end(cause, reason.value + (f" ({detail})" if detail else ""))
-        assert self.core is not None
-        leftover = self.core.data_to_send()
-        if leftover and self.transport is not None:
-            self.transport.write(leftover)
         self.report = report
         if self.transport is not None:
             self.transport.loseConnection()
