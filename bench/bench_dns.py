@@ -13,7 +13,6 @@ limits). The Python peers run with their logging off.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -22,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.peers import free_port
+from tests.running import dcsim_command, started
 
 from bench.report import Report, rate
 
@@ -47,7 +47,7 @@ QUERIES = [
     ("pso01.dricas.ne.jp", "MX"),  # NODATA
 ]
 
-Starter = Callable[[Path, int], subprocess.Popen]
+Starter = Callable[[Path, int], list[str]]  # the command serving on that port
 
 
 def run(report: Report) -> None:
@@ -114,7 +114,9 @@ def _measure(
 ) -> tuple[float, float, str]:
     """Queries per second (wall), per server CPU-second, and what the answers were."""
     port = free_port()
-    with _running(start(workdir, port)) as process:
+    silent = subprocess.DEVNULL
+    with started(start(workdir, port), stdout=silent, stderr=silent) as server:
+        process = server.process
         _wait_ready(port, process)
         before = _cpu_seconds(process.pid)
         result = subprocess.run(
@@ -134,19 +136,6 @@ def _measure(
     codes = re.search(r"Response codes:\s+(.*)", result.stdout)
     outcome = f"lost {lost.group(1) if lost else '?'}; {codes.group(1) if codes else ''}"
     return qps, completed / used if used > 0 else 0.0, outcome
-
-
-@contextlib.contextmanager
-def _running(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -193,19 +182,16 @@ def _zone_files() -> list[Path]:
     return sorted(ZONES.glob("*.zone"))
 
 
-def _dcsim(workdir: Path, port: int) -> subprocess.Popen:
+def _dcsim(workdir: Path, port: int) -> list[str]:
     config = workdir / "dcsim.toml"
     config.write_text(
         f'[dns]\nzones = "{ZONES}"\ntcp_max_per_client = 100000\ntcp_max_queries = 2147483647\n'
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "dcsim.cli", "-q", "--config", str(config), "dns",
-         "--listen", f"udp:127.0.0.1:{port}", "--listen", f"tcp:127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    listen = [f"--listen=udp:127.0.0.1:{port}", f"--listen=tcp:127.0.0.1:{port}"]
+    return dcsim_command("-q", "dns", *listen, config=config)
 
 
-def _nsd(workdir: Path, port: int) -> subprocess.Popen:
+def _nsd(workdir: Path, port: int) -> list[str]:
     zones = "".join(
         f'zone:\n    name: "{p.name.removesuffix(".zone")}"\n    zonefile: "{p}"\n'
         for p in _zone_files()
@@ -231,12 +217,10 @@ remote-control:
 {zones}"""
     )
     nsd = shutil.which("nsd", path="/usr/sbin:/usr/bin") or "nsd"
-    return subprocess.Popen(
-        [nsd, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    return [nsd, "-d", "-c", str(config)]
 
 
-def _twisted(workdir: Path, port: int) -> subprocess.Popen:
+def _twisted(workdir: Path, port: int) -> list[str]:
     # twisted.names takes a zone's origin from its file name ("dricas.ne.jp.zone.") unless
     # the file says $ORIGIN: the same files with that line in front
     twistd = Path(sys.executable).parent / "twistd"
@@ -245,11 +229,10 @@ def _twisted(workdir: Path, port: int) -> subprocess.Popen:
         copy = workdir / path.name
         copy.write_text(f"$ORIGIN {path.name.removesuffix('.zone')}.\n{path.read_text()}")
         args += ["--bindzone", str(copy)]
-    args += ["-i", "127.0.0.1", "-p", str(port)]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return [*args, "-i", "127.0.0.1", "-p", str(port)]
 
 
-def _dnslib(workdir: Path, port: int) -> subprocess.Popen:
+def _dnslib(workdir: Path, port: int) -> list[str]:
     # dnslib's zone resolver reads one file: the zones one after the other, each with its
     # $ORIGIN (its parser does not take "@" without one)
     combined = workdir / "all.zone"
@@ -258,9 +241,6 @@ def _dnslib(workdir: Path, port: int) -> subprocess.Popen:
             f"$ORIGIN {p.name.removesuffix('.zone')}.\n{p.read_text()}\n" for p in _zone_files()
         )
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "dnslib.zoneresolver", "--zone", str(combined),
-         "--port", str(port), "--address", "127.0.0.1", "--tcp",
-         "--log=-request,-reply,-truncated,-error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    return [sys.executable, "-m", "dnslib.zoneresolver", "--zone", str(combined),
+            "--port", str(port), "--address", "127.0.0.1", "--tcp",
+            "--log=-request,-reply,-truncated,-error"]  # fmt: skip

@@ -17,12 +17,13 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from tests.peers import free_port
+from tests.running import Running, dcsim_command, started
 
 from bench.report import Report, rate
 
@@ -37,22 +38,16 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def _wait_for(port: int, proc: subprocess.Popen) -> None:
+def _wait_for(port: int, server: Running) -> None:
     for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited: {server.text}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("server did not start")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _s_time(openssl: str, port: int, mode: str) -> tuple[int, float]:
@@ -82,8 +77,9 @@ def _s_time(openssl: str, port: int, mode: str) -> tuple[int, float]:
     return int(match.group(1)), elapsed
 
 
-def _measure(report: Report, subject: str, openssl: str, port: int, proc: subprocess.Popen) -> None:
-    _wait_for(port, proc)
+def _measure(report: Report, subject: str, openssl: str, port: int, server: Running) -> None:
+    _wait_for(port, server)
+    proc = server.process
     for mode, what in (("-new", "full handshakes"), ("-reuse", "resumed handshakes")):
         before = _cpu(proc.pid)
         count, elapsed = _s_time(openssl, port, mode)
@@ -108,18 +104,9 @@ def s_server_command(openssl: str, port: int, cipher: str, cert: Path, key: Path
 def _serve_and_measure(
     report: Report, subject: str, command: list[str], openssl: str, port: int
 ) -> None:
-    server = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    silent = subprocess.DEVNULL
+    with started(command, stdin=silent, stdout=silent) as server:
         _measure(report, subject, openssl, port, server)
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def run(report: Report) -> None:
@@ -144,11 +131,11 @@ def run(report: Report) -> None:
             f'data_dir = "{home}"\n[log]\nlevel = "error"\n'
             '[auth]\nprofile = "custom"\nsuites = ["AES128-SHA"]\n'
         )
-        dcsim = [sys.executable, "-m", "dcsim.cli", "--config", str(config), "auth", "--listen"]
-        port = _free_port()
-        _serve_and_measure(report, "dcsim", [*dcsim, f"tcp:127.0.0.1:{port}"], openssl, port)
+        port = free_port()
+        dcsim = dcsim_command("auth", "--listen", f"tcp:127.0.0.1:{port}", config=config)
+        _serve_and_measure(report, "dcsim", dcsim, openssl, port)
         tls = home / "tls"
-        port = _free_port()
+        port = free_port()
         command = s_server_command(openssl, port, CIPHER, tls / "server.pem", tls / "server.key")
         _serve_and_measure(report, "openssl s_server", [*command, "-quiet"], openssl, port)
     report.ratio("tls", "dcsim full handshakes", "openssl s_server full handshakes", "x")

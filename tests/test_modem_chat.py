@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from dcsim.modem.calllog import read_file
 from tests.peers import require_program
+from tests.running import started_dcsim
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,38 +32,29 @@ def modem(tmp_path_factory):
     (tmp / "pulse.toml").write_text(
         f'extends = "{tmp / "line.toml"}"\nline_type = "pulse"\naccepts = ["pulse10"]\n'
     )
-    procs = {}
-    for name, line in [("tone", "line.toml"), ("pulse", "pulse.toml")]:
-        log = tmp / f"{name}.jsonl"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dcsim.cli",
-                "modem",
-                "--pty",
-                "--listen",
-                "tcp:127.0.0.1:0",
-                "--line",
-                str(tmp / line),
-                "--phonebook",
-                str(tmp / "book.toml"),
-                "--call-log",
-                str(log),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        lines = [proc.stdout.readline(), proc.stdout.readline()]
-        port = int(lines[0].split()[3].rsplit(":", 1)[1])
-        pty = lines[1].split()[3]
-        procs[name] = (proc, pty, port, log)
-    yield procs
-    for proc, *_ in procs.values():
-        proc.terminate()
-        proc.wait(10)
+    with contextlib.ExitStack() as stack:
+        procs = {}
+        for name, line in [("tone", "line.toml"), ("pulse", "pulse.toml")]:
+            log = tmp / f"{name}.jsonl"
+            modem = stack.enter_context(
+                started_dcsim(
+                    "modem",
+                    "--pty",
+                    "--listen",
+                    "tcp:127.0.0.1:0",
+                    "--line",
+                    str(tmp / line),
+                    "--phonebook",
+                    str(tmp / "book.toml"),
+                    "--call-log",
+                    str(log),
+                    until="modem pty at",
+                )
+            )
+            port = modem.address("modem listening on").port
+            pty = modem.line("modem pty at").split()[3]
+            procs[name] = (modem.process, pty, port, log)
+        yield procs
 
 
 def chat(pty: str, *script: str, timeout: int = 8) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from dcsim.modem.transports import DSR_POLL, SerialLines
+from tests.running import started_dcsim
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,25 +80,17 @@ def test_a_device_without_control_lines_is_used_without_them():
 def test_dcsim_modem_drives_a_serial_device_through_pyserial():
     master, slave = os.openpty()
     path = os.ttyname(slave)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dcsim.cli", "modem", "--serial", f"{path}:57600"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
     try:
-        assert proc.stdout.readline() == f"modem on serial port {path} at 57600 bit/s\n"
-        os.write(master, b"ATE0\rATW0\rATDT1\r")
-        data = b""
-        deadline = time.monotonic() + 30
-        while b"CONNECT" not in data and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.5)[0]:
-                data += os.read(master, 100)
-        assert data.endswith(b"\r\nCONNECT 57600\r\n")  # W0 reports the DTE rate
+        with started_dcsim("modem", "--serial", f"{path}:57600", until="modem on") as modem:
+            assert modem.output[0] == f"modem on serial port {path} at 57600 bit/s\n"
+            os.write(master, b"ATE0\rATW0\rATDT1\r")
+            data = b""
+            deadline = time.monotonic() + 30
+            while b"CONNECT" not in data and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.5)[0]:
+                    data += os.read(master, 100)
+            assert data.endswith(b"\r\nCONNECT 57600\r\n")  # W0 reports the DTE rate
     finally:
-        proc.terminate()
-        proc.wait(10)
         os.close(master)
         os.close(slave)
 

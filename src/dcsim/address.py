@@ -40,9 +40,17 @@ class Listen:
         return f"{self.transport}:{host}:{self.port}"
 
 
-def listen_argument(text: str) -> Listen:
-    """``type=`` for argparse options taking a listening address."""
+def listen_argument(text: str, *, only: Transport | None = None, refusal: str = "") -> Listen:
+    """``type=`` for argparse options taking a listening address.
+
+    A service that listens on one transport binds ``only`` and the ``refusal`` its users
+    see for the other one with ``functools.partial``:
+    ``partial(listen_argument, only="tcp", refusal="a modem listens on tcp only")``.
+    """
     try:
-        return Listen.from_text(text)
+        listen = Listen.from_text(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    if only is not None and listen.transport != only:
+        raise argparse.ArgumentTypeError(f"{text!r}: {refusal or f'expected a {only}: address'}")
+    return listen

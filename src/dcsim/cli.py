@@ -15,6 +15,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 from dcsim import config
 from dcsim.log import level_from_verbosity, start_logging
@@ -49,6 +50,15 @@ class Failed(Exception):
 
 class UsageError(Exception):
     """A wrong argument found after parsing; the command exits 2."""
+
+
+def open_append(path: Path, failure: str) -> IO[str]:
+    """*path* opened for appending, kept open for the life of the process (a log);
+    failing to open it is :class:`Failed`: "*failure* PATH: why"."""
+    try:
+        return open(path.expanduser(), "a", encoding="utf-8")
+    except OSError as e:
+        raise Failed(f"{failure} {path}: {e.strerror}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ import math
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -97,9 +97,18 @@ def loads(text: str, cls: type[T], source: str = "<string>") -> T:
     return from_mapping(data, cls, source)
 
 
-def from_mapping(data: Mapping[str, Any], cls: type[T], source: str, prefix: str = "") -> T:
-    """Build dataclass *cls* from a parsed TOML table."""
-    return _Converter(source).dataclass(data, cls, prefix)
+def from_mapping(
+    data: Mapping[str, Any],
+    cls: type[T],
+    source: str,
+    prefix: str = "",
+    *,
+    ignore_unknown: bool = False,
+) -> T:
+    """Build dataclass *cls* from a parsed TOML table, or from a decoded JSON object (a
+    log record: ``null`` is accepted where the type allows None; with *ignore_unknown*,
+    keys a later version of the format added are skipped)."""
+    return _Converter(source, ignore_unknown).dataclass(data, cls, prefix)
 
 
 def describe(value: Any) -> str:
@@ -122,8 +131,9 @@ def _join(prefix: str, key: str | int) -> str:
 
 
 class _Converter:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, ignore_unknown: bool = False) -> None:
         self.source = source
+        self.ignore_unknown = ignore_unknown
 
     def fail(self, key: str, message: str) -> typing.NoReturn:
         raise ConfigError(self.source, key, message)
@@ -137,7 +147,7 @@ class _Converter:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         for key in data:
-            if key not in fields:
+            if key not in fields and not self.ignore_unknown:
                 close = difflib.get_close_matches(key, list(fields), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 known = ", ".join(sorted(fields))
@@ -158,6 +168,8 @@ class _Converter:
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin in (typing.Union, types.UnionType):
+            if value is None and type(None) in args:
+                return None
             inner = [a for a in args if a is not type(None)]
             if len(inner) != 1:
                 raise TypeError(f"unsupported union type {tp} for {key}")
@@ -196,7 +208,7 @@ class _Converter:
                 self.expected(key, "an integer" + _bounds(meta), value)
             return self.bounded(value, key, "an integer", meta)
         if tp is float:
-            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
                 self.expected(key, "a number" + _bounds(meta), value)
             return float(self.bounded(value, key, "a number", meta))
         if tp is str:
@@ -209,7 +221,7 @@ class _Converter:
             return Path(value)
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             values = {m.value: m for m in tp}
-            if value not in values or isinstance(value, bool):
+            if isinstance(value, bool) or not isinstance(value, Hashable) or value not in values:
                 choices = ", ".join(describe(v) for v in values)
                 self.expected(key, f"one of {choices}", value)
             return values[value]
@@ -228,6 +240,13 @@ class _Converter:
         if (low is not None and value < low) or (high is not None and value > high):
             self.expected(key, what + _bounds(meta), value)
         return value
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def _bounds(meta: Mapping[str, Any]) -> str:

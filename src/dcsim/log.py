@@ -88,6 +88,12 @@ class Logger(twisted.logger.Logger):
     building and dropping them costs more than the work they describe. Other events
     are the same as Twisted's."""
 
+    @property
+    def debugging(self) -> bool:
+        """Whether debug events are wanted: test it before a debug call whose fields
+        cost something to gather."""
+        return _switch.debug
+
     def debug(self, format: str | None = None, **kwargs: object) -> None:
         if _switch.debug:
             self.emit(LogLevel.debug, format, **kwargs)

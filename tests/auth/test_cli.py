@@ -7,12 +7,14 @@ import random
 import socket
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 
 import pytest
 
 from dcsim.auth.accounts import Accounts, Outcome
 from dcsim.tls.connection import TlsClient
 from dcsim.tls.profiles import NTSSL_CONSOLE
+from tests.running import Running, started_dcsim
 from tests.tls.helpers import drive
 
 
@@ -93,21 +95,13 @@ def test_a_database_that_is_not_one_fails_cleanly(tmp_path):
     assert "not an accounts database" in result.stderr and "Traceback" not in result.stderr
 
 
-def start_auth(tmp_path, *args: str) -> tuple[subprocess.Popen[str], int]:
+def start_auth(tmp_path, *args: str) -> AbstractContextManager[Running]:
     config = tmp_path / "fast.toml"
     config.write_text(
         f'data_dir = "{tmp_path}"\n[accounts]\nscrypt_log2_n = 10\n'
         "[auth.certificates]\nkey_bits = 512\nca_key_bits = 512\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dcsim.cli", "--config", str(config), "auth", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()
-    assert line.startswith("licence server on tcp:127.0.0.1:"), proc.stderr.read()
-    return proc, int(line.split()[3].rsplit(":", 1)[1])
+    return started_dcsim("auth", *args, config=config, until="licence server on", stop_timeout=20)
 
 
 def https_post(port: int, body: bytes) -> bytes:
@@ -123,16 +117,16 @@ def https_post(port: int, body: bytes) -> bytes:
 @pytest.mark.slow
 def test_dcsim_auth_decides_from_the_accounts(tmp_path):
     dcsim(tmp_path, "accounts", "add", "HL0001", stdin="right\n")
-    proc, port = start_auth(tmp_path, "--listen", "tcp:127.0.0.1:0", "--policy", "accounts")
-    try:
+    with start_auth(tmp_path, "--listen", "tcp:127.0.0.1:0", "--policy", "accounts") as auth:
+        assert auth.output[0].startswith("licence server on tcp:127.0.0.1:"), auth.text
+        port = auth.address("licence server on").port
         assert https_post(port, b"id=HL0001&password=right").startswith(b"HTTP/1.0 200 OK")
         refused = https_post(port, b"id=HL0001&password=wrong")
         assert refused.startswith(b"HTTP/1.0 403 ")
         assert refused.endswith(b"result=wrong-password\r\ncause=6\r\n")
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
+        code = auth.stop()
+    err = "".join(auth.log)
+    assert code == 0
     assert "right" not in err and "wrong" not in err.replace("wrong-password", "")
     assert "licence check from 127.0.0.1:" in err and "id=HL0001&password=<redacted>" in err
     assert (tmp_path / "tls" / "server.pem").exists()

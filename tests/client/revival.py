@@ -17,7 +17,7 @@ from dcsim.scenario.world import World, build_world
 
 SEGA = IPv4Address("192.0.2.53")
 REVIVAL = WorldKnobs(sega_dns=SegaDnsKnobs(zones=Path("configs/zones"), transport="udp+tcp"))
-LINKS = {"dialup": "modem", "dcnet": "modem", "broadband": "bba"}
+LINKS = {"dialup": "modem", "dcnet": "modem", "dcnet-ethernet": "bba", "broadband": "bba"}
 
 
 def console_for(kind: str, disc: str = "jp-v2", **changes) -> ConsoleSettings:

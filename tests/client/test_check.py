@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from dcsim.cli import main
-from dcsim.client.check import Verdict, check, render, runs_of
+from dcsim.client.check import Verdict, attempt, check, render, runs_of
 from dcsim.client.dialler import DialSettings, LineType
 from dcsim.client.rules import SegaRules
 from dcsim.modem.calllog import CallRecord
@@ -62,7 +62,7 @@ def test_dialling_for_more_than_ten_minutes_is_caught():
     finding = next(f for f in report.findings if f.rule == "give-up")
     assert finding.verdict is Verdict.FAIL
     assert all(
-        r.t_dial - pair.records[0].t_dial > 600 for r in pair.records if r.call in finding.calls
+        r.t_dial - pair.records[0].t_dial > 600 for r in pair.records if r.call in finding.offenders
     )
 
 
@@ -98,8 +98,9 @@ def test_runs_are_split_by_long_pauses_and_by_connections():
     later = [
         replace(r, call=r.call + 10, t_dial=r.t_dial + 5000, t_end=r.t_end + 5000) for r in records
     ]
-    runs = runs_of(records + later)
+    runs = runs_of([attempt(r) for r in records + later])
     assert [len(run) for run in runs] == [2, 2]
+    assert [a.record for a in runs[1]] == later
 
 
 def test_the_command_line(tmp_path, capsys):
@@ -117,9 +118,9 @@ def test_the_command_line(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("not json\n", "calls.jsonl:1: not a call log record"),
-        ('{"v": 1}\n', "calls.jsonl:1: not a call log record"),
-        ("", "no calls in the log"),
+        ("not json\n", "calls.jsonl:1: not a log record"),
+        ('{"v": 1}\n', "calls.jsonl:1: not a log record: neither a modem call record"),
+        ("", "no calls or sessions in the log"),
     ],
 )
 def test_a_bad_log_is_one_line_of_error(tmp_path, capsys, content, message):

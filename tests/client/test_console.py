@@ -19,7 +19,7 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.mark.parametrize("disc", DISCS)
-@pytest.mark.parametrize("kind", ["dialup", "dcnet", "broadband"])
+@pytest.mark.parametrize("kind", ["dialup", "dcnet", "dcnet-ethernet", "broadband"])
 def test_every_disc_reaches_the_lobby_on_every_link(data_dir, disc, kind):
     console = console_for(kind, disc, lobby_time=5.0)
     report, world = session(data_dir, console, AccessKnobs(kind=kind, dns=[SEGA]))
@@ -28,6 +28,7 @@ def test_every_disc_reaches_the_lobby_on_every_link(data_dir, disc, kind):
     first = {
         "dialup": [StepKind.DIAL, StepKind.PPP],
         "dcnet": [StepKind.PPP],
+        "dcnet-ethernet": [StepKind.ETHERNET],
         "broadband": [StepKind.ETHERNET],
     }[kind]
     game = [StepKind.DNS, StepKind.LOGIN, StepKind.LOBBY]
@@ -41,6 +42,9 @@ def test_every_disc_reaches_the_lobby_on_every_link(data_dir, disc, kind):
     if kind == "dialup":
         (call,) = world.call_log.records
         assert call.hangup.value == "dte_command"  # +++ and ATH0 at the end
+    if kind == "dcnet-ethernet":  # its own DHCP on 7655, released at the end
+        (ended,) = world.ethernet_server.reports
+        assert ended.reason.name == "RELEASED" and ended.mac == "0c:0a:0f:0e:00:00"
 
 
 def test_the_report_names_the_servers_it_used(data_dir):

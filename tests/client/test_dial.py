@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dcsim.cli import main
+from tests.running import started, started_dcsim
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +21,17 @@ def test_dial_in_virtual_time(capsys):
     assert main(["-q", "dial", "--virtual", "dialup", "--disc", "us-v2", "--lobby-time", "5"]) == 0
     out = capsys.readouterr().out
     assert "licence  auth01.dricas.com" in out and "in the lobby and back" in out
+
+
+def test_dial_the_broadband_adapter_on_dcnet_ethernet_in_virtual_time(capsys):
+    """The adapter's own DHCP on the 7655 front end, then the game; it releases its lease
+    on the way out."""
+    argv = ["-q", "dial", "--virtual", "dcnet-ethernet", "--disc", "jp-v2", "--lobby-time", "5"]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    first = report["steps"][0]
+    assert first["step"] == "ethernet" and first["ok"]
+    assert "DNS 192.0.2.53 (dhcp)" in first["detail"] and report["reached_lobby"]
 
 
 def test_dial_reports_a_failure_as_a_cause(tmp_path, capsys):
@@ -58,23 +70,14 @@ def test_dial_refuses_bad_settings(capsys):
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     data = tmp_path_factory.mktemp("serve")
-    process = subprocess.Popen(
+    with started(
         [sys.executable, "-m", "tests.client.serve_revival", str(data)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
+        until=lambda served: len(served.output) >= 2,
         stderr=subprocess.DEVNULL,
-        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        ports = {}
-        for _ in range(2):
-            kind, port = process.stdout.readline().split()
-            ports[kind] = int(port)
+    ) as served:
+        ports = {kind: int(port) for kind, port in (line.split() for line in served.output)}
         yield ports, data
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def _dial(args: list[str], data: Path) -> subprocess.CompletedProcess:
@@ -121,8 +124,9 @@ def test_dial_a_running_dcnet_port(running):
     assert json.loads(done.stdout)["steps"][0]["step"] == "ppp"
 
 
-def test_dial_with_nothing_there_is_no_physical_connection(tmp_path):
-    done = _dial(["--dcnet", "tcp:127.0.0.1:1"], tmp_path)
+@pytest.mark.parametrize("option", ["--dcnet", "--dcnet-ethernet"])
+def test_dial_with_nothing_there_is_no_physical_connection(tmp_path, option):
+    done = _dial([option, "tcp:127.0.0.1:1"], tmp_path)
     assert done.returncode == 1
     assert json.loads(done.stdout)["cause"] == 1
 
@@ -132,29 +136,18 @@ def test_dial_through_a_fake_modem_on_a_pty(running, tmp_path):
     """The console's serial line on the pty of `dcsim modem --pty`, whose calls are
     relayed to the running access server (answerer tcp:HOST:PORT, as DreamPi does)."""
     ports, data = running
-    modem = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dcsim.cli",
-            "-q",
-            "modem",
-            "--pty",
-            "--answerer",
-            f"tcp:127.0.0.1:{ports['dcnet']}",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
+    answerer = f"tcp:127.0.0.1:{ports['dcnet']}"
+    with started_dcsim(
+        "-q",
+        "modem",
+        "--pty",
+        "--answerer",
+        answerer,
+        until="modem pty at ",
         stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = modem.stdout.readline()
-        device = line.split("modem pty at ", 1)[1].split()[0]
+    ) as modem:
+        device = modem.line("modem pty at ").split("modem pty at ", 1)[1].split()[0]
         done = _dial(["--pty", device, "--disc", "us-v1"], data)
         assert done.returncode == 0, done.stdout + done.stderr
         steps = [s["step"] for s in json.loads(done.stdout)["steps"]]
         assert steps[:2] == ["dial", "ppp"] and "lobby" in steps
-    finally:
-        modem.kill()
-        modem.wait(timeout=10)

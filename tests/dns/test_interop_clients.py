@@ -14,7 +14,7 @@ import dns.resolver
 import pytest
 
 from tests.dns.helpers import EXAMPLE, ZONES
-from tests.dns.running import Running, dcsim_dns
+from tests.dns.running import DnsServer, dcsim_dns
 from tests.peers import require_program
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -35,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, zone_dir: Path):
         yield running
 
 
-def dig(server: Running, *args: str, program: str = "dig") -> str:
+def dig(server: DnsServer, *args: str, program: str = "dig") -> str:
     path = require_program(program, "bind9-dnsutils" if program == "dig" else "knot-dnsutils")
     result = subprocess.run(
         [path, f"@{server.host}", "-p", str(server.port), *args],
@@ -47,7 +47,7 @@ def dig(server: Running, *args: str, program: str = "dig") -> str:
 
 
 @pytest.mark.parametrize("mode", [[], ["+tcp"], ["+noedns"], ["+tcp", "+noedns"]])
-def test_dig_over_udp_and_tcp_with_and_without_edns(server: Running, mode: list[str]):
+def test_dig_over_udp_and_tcp_with_and_without_edns(server: DnsServer, mode: list[str]):
     out = dig(server, "AUTH01.dricas.ne.jp", "A", "+norec", *mode)
     assert "status: NOERROR" in out
     assert "flags: qr aa;" in out
@@ -56,7 +56,7 @@ def test_dig_over_udp_and_tcp_with_and_without_edns(server: Running, mode: list[
     assert ("(TCP)" in out) == ("+tcp" in mode)
 
 
-def test_dig_nxdomain_nodata_and_refused(server: Running):
+def test_dig_nxdomain_nodata_and_refused(server: DnsServer):
     nx = dig(server, "pso99.dricas.ne.jp")
     assert "status: NXDOMAIN" in nx and "IN\tSOA\tns1.dricas.ne.jp." in nx
     nodata = dig(server, "pso01.dricas.ne.jp", "MX")
@@ -65,7 +65,7 @@ def test_dig_nxdomain_nodata_and_refused(server: Running):
     assert "status: REFUSED" in refused
 
 
-def test_dig_truncation_and_the_tcp_retry(server: Running):
+def test_dig_truncation_and_the_tcp_retry(server: DnsServer):
     truncated = dig(server, "big.example", "TXT", "+noedns", "+ignore", "+norec")
     assert "flags: qr aa tc;" in truncated and "ANSWER: 0" in truncated
     retried = dig(server, "big.example", "TXT", "+noedns")
@@ -75,7 +75,7 @@ def test_dig_truncation_and_the_tcp_retry(server: Running):
     assert "ANSWER: 6" in fits and "(UDP)" in fits
 
 
-def test_dig_axfr_is_refused(server: Running):
+def test_dig_axfr_is_refused(server: DnsServer):
     out = dig(server, "dricas.ne.jp", "AXFR")
     assert "Transfer failed" in out
     assert "192.0.2.10" not in out
@@ -89,18 +89,18 @@ def test_dig_axfr_to_an_allowed_client(tmp_path: Path):
 
 
 @pytest.mark.parametrize("mode", [["+notcp"], ["+tcp"], ["+noedns"]])
-def test_kdig(server: Running, mode: list[str]):
+def test_kdig(server: DnsServer, mode: list[str]):
     out = dig(server, "x.st-pso.games.sega.net", "A", *mode, program="kdig")
     assert "status: NOERROR" in out
     assert "x.st-pso.games.sega.net.\t3600\tIN\tA\t192.0.2.20" in out
 
 
-def test_kdig_truncation_retries_over_tcp(server: Running):
+def test_kdig_truncation_retries_over_tcp(server: DnsServer):
     out = dig(server, "big.example", "TXT", "+noedns", program="kdig")
     assert "ANSWER: 6" in out and "TCP" in out
 
 
-def test_dnspython_udp_tcp_and_fallback(server: Running):
+def test_dnspython_udp_tcp_and_fallback(server: DnsServer):
     q = dns.message.make_query("pso01.dricas.ne.jp", "A")
     udp = dns.query.udp(q, server.host, port=server.port, timeout=5)
     assert udp.flags & dns.flags.AA and str(udp.answer[0][0]) == "192.0.2.20"
@@ -111,7 +111,7 @@ def test_dnspython_udp_tcp_and_fallback(server: Running):
     assert used_tcp and len(response.answer[0]) == 6
 
 
-def test_dnspython_resolver_nxdomain(server: Running):
+def test_dnspython_resolver_nxdomain(server: DnsServer):
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = [server.host]
     resolver.port = server.port
@@ -120,7 +120,7 @@ def test_dnspython_resolver_nxdomain(server: Running):
     assert str(resolver.resolve("master.pso.dream-key.com", "A")[0]) == "192.0.2.20"
 
 
-def test_dnspython_several_queries_on_one_tcp_connection(server: Running):
+def test_dnspython_several_queries_on_one_tcp_connection(server: DnsServer):
     import socket
 
     with socket.create_connection((server.host, server.port), timeout=5) as sock:

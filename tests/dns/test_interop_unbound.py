@@ -21,8 +21,9 @@ import dns.rcode
 import pytest
 
 from tests.dns.helpers import EXAMPLE, ZONES
-from tests.dns.running import Running, dcsim_dns
+from tests.dns.running import DnsServer, dcsim_dns
 from tests.peers import free_port, require_program
+from tests.running import started
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -30,7 +31,7 @@ AUTH = "auth01.dricas.ne.jp"
 
 
 @contextlib.contextmanager
-def unbound(tmp_path: Path, stubs: dict[str, Running], extra: str = "") -> Iterator[int]:
+def unbound(tmp_path: Path, stubs: dict[str, DnsServer], extra: str = "") -> Iterator[int]:
     """unbound on a free loopback port, with a stub zone for each name in *stubs*.
 
     Everything else goes to a closed loopback port, so unbound never leaves 127.0.0.1."""
@@ -65,15 +66,12 @@ stub-zone:
     stub-addr: 127.0.0.1@{closed}
 {zones}"""
     )
-    log = (tmp_path / "unbound.log").open("w")
-    process = subprocess.Popen([program, "-d", "-c", str(conf)], stdout=log, stderr=log)
-    try:
-        _wait_until_answering(port, process)
+    with (
+        (tmp_path / "unbound.log").open("w") as log,
+        started([program, "-d", "-c", str(conf)], stdout=log, stderr=log) as running,
+    ):
+        _wait_until_answering(port, running.process)
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 def _wait_until_answering(port: int, process: subprocess.Popen) -> None:

@@ -270,3 +270,18 @@ def test_after_a_full_close_new_data_is_reset_and_fin_wait_2_times_out():
     half.dispatch(0.2)
     half.process(0.3, seg(ACK, IRS + 1, ISS + 2, b"more"))
     assert half.recv() == b"more" and half.state == TcpState.FIN_WAIT_2
+
+
+def test_keepalive_probes_an_idle_connection_and_gives_up_without_answers():
+    config = TcpConfig(keepalive_idle=100, keepalive_interval=10, keepalive_probes=3)
+    sock = established(config=config)
+    sock.set_keepalive(True, 0.2)
+    assert sock.poll_at() == pytest.approx(100.2)
+    [probe] = sock.dispatch(100.2)
+    assert probe.seq == wrap(ISS) and probe.payload == b""  # snd_una - 1: must be answered
+    sock.process(100.3, seg(ACK, IRS + 1, ISS + 1))  # the answer resets the count
+    assert sock.poll_at() == pytest.approx(200.3)
+    for when in (200.3, 210.3, 220.3):
+        assert len(sock.dispatch(when)) == 1
+    sock.dispatch(230.3)
+    assert sock.events() == [Closed(CloseReason.TIMED_OUT, "keepalive probes unanswered")]

@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from dcsim.client.check import check
+from dcsim.client.logs import read_log
+from dcsim.client.rules import SegaRules
+from dcsim.dcnet.sessionlog import End, EndedBy, SessionRecord
+from dcsim.ppp.session import Carrier
 from tests.dcnet.running import dcsim_dcnet
 from tests.peers import require_program
 
@@ -50,9 +55,20 @@ def check_session(results: dict[str, str], output: str) -> None:
 
 def test_pppd_on_the_raw_ppp_port(image: object, tmp_path: Path) -> None:
     captures = tmp_path / "captures"
-    with dcsim_dcnet(tmp_path, "--ppp", "tcp:127.0.0.1:0", "--pcap", str(captures)) as running:
+    sessions = tmp_path / "sessions.jsonl"
+    options = ("--pcap", str(captures), "--session-log", str(sessions))
+    with dcsim_dcnet(tmp_path, "--ppp", "tcp:127.0.0.1:0", *options) as running:
         run = run_guest(image, running.address("PPP").port)  # type: ignore[arg-type]
     check_session(run.results, run.output)
+    # the session log says pppd hung up properly, and what it asked for
+    (record,) = read_log(sessions)
+    assert isinstance(record, SessionRecord)
+    assert (record.end, record.ended_by) == (End.LCP_TERMINATE, EndedBy.CONSOLE)
+    assert record.user == "flycast1" and str(record.address) == "198.51.100.129"
+    assert record.requested["IPCP"][0].startswith("IP-COMPRESSION=VJ")
+    assert record.datagrams_from_console >= 4 and record.t_last_datagram is not None
+    (report,) = check([record], SegaRules())
+    assert report.passed
     log = "".join(running.log)
     assert "PAP login 'flycast1': accepted" in log
     assert "the peer ended the link (LCP Terminate-Request); cause: none" in log
@@ -94,7 +110,14 @@ def test_pppd_on_the_raw_ppp_port(image: object, tmp_path: Path) -> None:
 
 
 def test_pppd_dialling_through_the_fake_modem(image: object, tmp_path: Path) -> None:
-    with dcsim_dcnet(tmp_path, "--ppp", "tcp:127.0.0.1:0", "--modem", "tcp:127.0.0.1:0") as running:
-        run = run_guest(image, running.address("modem").port, mode="modem", number="0123456789")  # type: ignore[arg-type]
+    sessions = tmp_path / "sessions.jsonl"
+    listen = ("--ppp", "tcp:127.0.0.1:0", "--modem", "tcp:127.0.0.1:0")
+    with dcsim_dcnet(tmp_path, *listen, "--session-log", str(sessions)) as running:
+        run = run_guest(
+            image, running.address("modem listening").port, mode="modem", number="0123456789"
+        )  # type: ignore[arg-type]
     check_session(run.results, run.output)
     assert "CONNECT" in run.output
+    (record,) = read_log(sessions)  # a modem's call: its dialling is the call log's to judge
+    assert isinstance(record, SessionRecord) and record.carrier is Carrier.MODEM
+    assert record.end is End.LCP_TERMINATE and record.peer_host.startswith("modem ")

@@ -5,74 +5,41 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dcsim.pso.client import Client, Phase, Profile, Redirect
-from tests.dns.running import free_port
+from tests.running import ROOT, Running, started_dcsim
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
+__all__ = ["ROOT", "PsoServer", "SocketClient", "dcsim_pso"]
 
 
-@dataclass
-class Running:
-    process: subprocess.Popen
+@dataclass(frozen=True)
+class PsoServer:
+    """``dcsim pso`` with its settings file *config*, its login server and ship on
+    loopback ports the kernel chose."""
+
     config: Path
     login_port: int
     ship_port: int
-    log: list[str] = field(default_factory=list)
+    running: Running
+
+    @property
+    def log(self) -> list[str]:
+        return self.running.log
 
 
 @contextlib.contextmanager
-def dcsim_pso(tmp_path: Path, name: str, settings: str = "") -> Iterator[Running]:
+def dcsim_pso(tmp_path: Path, name: str, settings: str = "") -> Iterator[PsoServer]:
     """Start ``dcsim pso`` with its own data directory and *settings* (TOML lines for
     the ``[pso]`` table)."""
-    login_port, ship_port = free_port(), free_port()
     config = tmp_path / f"{name}.toml"
     config.write_text(f'data_dir = "{tmp_path / name}"\n[pso]\n{settings}\n')
-    args = [
-        sys.executable,
-        "-m",
-        "dcsim.cli",
-        "--config",
-        str(config),
-        "pso",
-        "--listen",
-        f"tcp:127.0.0.1:{login_port}",
-        "--ship-listen",
-        f"tcp:127.0.0.1:{ship_port}",
-    ]
-    process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    running = Running(process, config, login_port, ship_port)
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            running.log.append(line)
-            if "ship on" in line:
-                ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        if not ready.wait(START_TIMEOUT) or process.poll() is not None:
-            raise RuntimeError("dcsim pso did not start:\n" + "".join(running.log))
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(5)
+    listen = ["--listen", "tcp:127.0.0.1:0", "--ship-listen", "tcp:127.0.0.1:0"]
+    with started_dcsim("pso", *listen, config=config, until="ship on") as running:
+        login, ship = running.address("login server on"), running.address("ship on")
+        yield PsoServer(config, login.port, ship.port, running)
 
 
 class SocketClient:

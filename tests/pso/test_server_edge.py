@@ -10,7 +10,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import globalLogPublisher
 
 from dcsim.address import Listen
-from dcsim.pso.client import PROFILES, Client
+from dcsim.pso.client import PROFILES, Client, Phase, PlayerJoined, Redirect
 from dcsim.pso.events import ChatLine
 from dcsim.pso.server import DAY, PsoService
 from dcsim.pso.settings import PsoSettings
@@ -109,3 +109,85 @@ def test_chat_retention_purge_runs_on_the_reactors_clock(tmp_path, logged):
     assert any("purged 1 lines older than 183 days" in line for line in logged)
     reactor.advance(84 * DAY)  # now "new" is 184 days old
     assert list(svc.chat_log.export()) == []
+
+
+def log_in(svc, reactor, profile, n):
+    """One console from the login server to the lobby, through the edge's protocols."""
+    client = Client(profile)
+    client.connection_made(reactor.seconds())
+    proto, transport = connect(svc.login, n)
+    while client.phase is not Phase.LOBBY:
+        out = transport.value()
+        transport.clear()
+        client.receive_data(out, reactor.seconds())
+        for event in client.events():
+            if isinstance(event, Redirect):
+                proto.connectionLost(None)
+                proto, transport = connect(svc.ship_factory, n)
+                client.connection_made(reactor.seconds())
+        data = client.data_to_send()
+        if data:
+            proto.dataReceived(data)
+        assert client.phase is not Phase.FAILED, client.failure
+    return client, proto, transport
+
+
+def test_activity_moves_the_idle_timeout_and_the_others_hear_who_joins(tmp_path, logged):
+    reactor, svc = service(tmp_path, idle_timeout=900)
+    first, _first_proto, first_t = log_in(svc, reactor, PROFILES["us-v2"], 1)
+    second, second_proto, _second_t = log_in(svc, reactor, PROFILES["jp-v1"], 2)
+    first.receive_data(first_t.value(), reactor.seconds())
+    joined = [e.player.name for e in first.events() if isinstance(e, PlayerJoined)]
+    assert joined == [PROFILES["jp-v1"].name]
+    reactor.advance(500)
+    second.chat("still here")
+    second_proto.dataReceived(second.data_to_send())
+    reactor.advance(450)  # 950 s: the first player, silent, is gone; the second is not
+    assert first_t.disconnecting
+    assert not second_proto.transport.disconnecting
+    reactor.advance(449)
+    assert not second_proto.transport.disconnecting
+    reactor.advance(2)  # 900 s after the chat line
+    assert second_proto.transport.disconnecting
+    assert sum("idle for 900 s" in line for line in logged) == 2
+
+
+def test_a_failing_policy_answers_a_connection_error(tmp_path, logged):
+    class Broken:
+        blocking = False
+
+        def check(self, credentials):
+            raise RuntimeError("the accounts database is gone")
+
+    _reactor, svc = service(tmp_path)
+    svc.checker.policy = Broken()
+    client = Client(PROFILES["us-v2"])
+    client.connection_made(0)
+    proto, transport = connect(svc.login)
+    client.receive_data(transport.value(), 0)
+    transport.clear()
+    proto.dataReceived(client.data_to_send())
+    client.receive_data(transport.value(), 0)
+    assert client.phase is Phase.FAILED and transport.disconnecting
+    assert any("credential check for" in line for line in logged)
+
+
+def test_a_console_that_stays_after_the_redirect_is_closed_after_the_grace(tmp_path, logged):
+    """The deadline moves earlier (60 s to log in, then 10 s after the 19): the timer
+    set at the first deadline must not be left where it was."""
+    reactor, svc = service(tmp_path)
+    client = Client(PROFILES["eu-v2"])
+    client.connection_made(0)
+    proto, transport = connect(svc.login)
+    redirected = False
+    while not redirected:
+        client.receive_data(transport.value(), 0)
+        transport.clear()
+        redirected = any(isinstance(e, Redirect) for e in client.events())
+        if data := client.data_to_send():
+            proto.dataReceived(data)
+    reactor.advance(9.9)
+    assert not transport.disconnecting
+    reactor.advance(0.2)
+    assert transport.disconnecting
+    assert any("redirected; the client did not hang up" in line for line in logged)

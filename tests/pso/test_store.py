@@ -34,6 +34,18 @@ def test_guild_cards_are_stable_and_unique(tmp_path):
     assert reopened.assign("SERIAL01", "OTHER", 9) == (b, False)
 
 
+def test_remembered_numbers_match_the_database_after_the_cache_forgets(tmp_path):
+    db = open_database(tmp_path / "pso.sqlite3")
+    cards = GuildCards(db, cache_size=2)
+    first = [cards.assign(f"SERIAL{i:02d}", "KEY", i) for i in range(5)]
+    assert [new for _, new in first] == [True] * 5
+    again = [cards.assign(f"SERIAL{i:02d}", "KEY", 9) for i in range(5)]
+    assert again == [(number, False) for number, _ in first]
+    rows = dict(db.execute("SELECT serial, guild_card FROM guild_cards"))
+    assert rows == {f"SERIAL{i:02d}": number for i, (number, _) in enumerate(first)}
+    assert len(cards._known) == 2
+
+
 def test_retention_purges_older_lines_and_keeps_younger():
     log = ChatLog(open_database(":memory:"))
     now = 1_000 * DAY

@@ -108,6 +108,16 @@ def test_scenario_run_takes_any_file(tmp_path, capsys):
         ("[consoles.c]\ndisc = 'jp-v9'", "consoles.c"),
         ("[world.login]\nresidents = 40", "world.login.residents"),
         ("[whatever]\n", "whatever"),
+        (
+            "[consoles.m]\n[access.e]\nkind = 'dcnet-ethernet'\n"
+            "[paths.P]\nconsole = 'm'\naccess = 'e'",
+            "paths.P: a modem console on the e broadband line",
+        ),
+        (
+            "[consoles.b]\nlink = 'bba'\n[access.d]\nkind = 'dcnet'\n"
+            "[paths.P]\nconsole = 'b'\naccess = 'd'",
+            "paths.P: a broadband adapter on the d dial-up",
+        ),
     ],
 )
 def test_mistakes_are_one_line_naming_the_key(text, key):

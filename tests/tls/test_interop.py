@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -26,6 +25,7 @@ from dcsim.tls.profiles import NTSSL_CONSOLE, TLS10, ClientProfile
 from dcsim.tls.suites import CipherSuite
 from dcsim.tls.wire import SSL3, TLS1_0
 from tests.peers import require_program
+from tests.running import started_dcsim
 
 from .helpers import chain, drive
 
@@ -57,29 +57,9 @@ def licence_server(tmp_path_factory):
         f'data_dir = "{home}"\n[auth]\nprofile = "custom"\nsuites = [{suites}]\n'
         "null_suites = true\n"
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dcsim.cli",
-            "--config",
-            str(config),
-            "auth",
-            "--listen",
-            "tcp:127.0.0.1:0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait(10)
-        pytest.fail(f"dcsim auth did not start: {proc.stderr.read()}")
-    port = int(line.split()[3].rsplit(":", 1)[1])
-    yield port, home
-    proc.terminate()
-    proc.wait(10)
+    listen = ("--listen", "tcp:127.0.0.1:0")
+    with started_dcsim("auth", *listen, config=config, until="licence server on") as auth:
+        yield auth.address("licence server on").port, home
 
 
 def tlslite_settings(version: tuple[int, int], cipher: str, mac: str) -> HandshakeSettings:

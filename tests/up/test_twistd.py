@@ -132,15 +132,14 @@ def test_plugin_hangs_a_console_up_politely_before_it_exits(tmp_path: Path) -> N
         reactor.run(installSignalHandlers=False)
         assert "error" not in seen, seen.get("error")
         assert seen["ended"].reason is EndReason.PEER_TERMINATED  # type: ignore[attr-defined]
-        code = running.process.wait(30)
-        running.exited.wait(5)
+        code = running.wait(30)
     assert_stopped_cleanly(code, running.text)
 
 
 def test_plugin_help_lists_the_options(tmp_path: Path) -> None:
     result = run_twistd(tmp_path, "dcsim", "--help")
     assert result.returncode == 0, result.stderr
-    for option in ("--config=", "--pty", "--serial=", "--call-log="):
+    for option in ("--config=", "--pty", "--serial=", "--call-log=", "--session-log="):
         assert option in result.stdout
 
 

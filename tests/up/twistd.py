@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.peers import free_port
+from tests.running import ROOT, Running, started
 
-ROOT = Path(__file__).resolve().parents[2]
 TWISTD = str(Path(sys.executable).with_name("twistd"))
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -71,79 +69,53 @@ listen = {at("tcp", "status")}
     return path, ports
 
 
-@dataclass
-class Twistd:
-    process: subprocess.Popen
-    output: list[str] = field(default_factory=list)
-    exited: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.output)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Send *sig* and wait; twistd ends by re-raising the signal it was stopped with,
-        so a clean stop is ``-sig``."""
-        self.process.send_signal(sig)
-        code = self.process.wait(STOP_TIMEOUT)
-        self.exited.wait(5)
-        return code
-
-
 @contextlib.contextmanager
 def twistd(
     tmp_path: Path, *args: str, config: Path | None = None, until: str = ""
-) -> Iterator[Twistd]:
+) -> Iterator[Running]:
     """``twistd -n *args`` in *tmp_path*, with ``$DCSIM_CONFIG`` = *config*; yields once
     the service has announced what it listens on (a line containing *until*, by default
-    its first line), with every line so far in ``output``."""
-    env = dict(os.environ)
-    env.pop("DCSIM_CONFIG", None)
-    if config is not None:
-        env["DCSIM_CONFIG"] = str(config)
-    command = [TWISTD, "-n", "--pidfile", str(tmp_path / "twistd.pid"), *args]
-    process = subprocess.Popen(
-        command,
+    its first line), with every line so far (standard output and error) in ``output``.
+    twistd ends by re-raising the signal it was stopped with, so a clean ``stop()`` is
+    ``-SIGTERM``."""
+
+    def announced(running: Running) -> bool:
+        return any(ANNOUNCED in line and until in line for line in running.output)
+
+    with started(
+        _command(tmp_path, args),
+        until=announced,
+        name=f"twistd {' '.join(args)}",
         cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
+        env=_environment(config),
         stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = Twistd(process)
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            running.output.append(line)
-            if ANNOUNCED in line and until in line:
-                ready.set()
-        running.exited.set()
-        ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        if not ready.wait(START_TIMEOUT) or process.poll() is not None:
-            raise RuntimeError(f"twistd {' '.join(args)} did not start:\n{running.text}")
+        start_timeout=START_TIMEOUT,
+        stop_timeout=STOP_TIMEOUT,
+    ) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(5)
 
 
 def run_twistd(
     tmp_path: Path, *args: str, config: Path | None = None
 ) -> subprocess.CompletedProcess:
     """``twistd -n *args`` to completion (for start-up failures)."""
+    return subprocess.run(
+        _command(tmp_path, args),
+        cwd=tmp_path,
+        env=_environment(config),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
+
+
+def _command(tmp_path: Path, args: tuple[str, ...]) -> list[str]:
+    return [TWISTD, "-n", "--pidfile", str(tmp_path / "twistd.pid"), *args]
+
+
+def _environment(config: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DCSIM_CONFIG", None)
     if config is not None:
         env["DCSIM_CONFIG"] = str(config)
-    command = [TWISTD, "-n", "--pidfile", str(tmp_path / "twistd.pid"), *args]
-    return subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=START_TIMEOUT
-    )
+    return env

@@ -15,12 +15,13 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 
-from dcsim.address import Listen
+from dcsim.address import Listen, listen_argument
 from dcsim.auth.accounts import (
     MAX_BAD_USER_LEVEL,
     Account,
@@ -34,6 +35,8 @@ from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.service import serve
 from dcsim.settings import Settings
 from dcsim.tls.certs import CertificateError
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="the licence server listens on tcp only")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +55,7 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="tcp:HOST:PORT",
         help="listen here (repeatable; default: auth.listen)",
     )
@@ -62,16 +65,6 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", help="SSL profile: ntssl, modern or custom")
     _database_option(parser)
     parser.set_defaults(run=_auth)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError("the licence server listens on tcp only")
-    return listen
 
 
 def _auth(args: argparse.Namespace, settings: Settings) -> int:

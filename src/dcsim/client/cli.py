@@ -1,5 +1,6 @@
 """``dcsim dial`` (the virtual Dreamcast against a running dcsim, or in a simulated world)
-and ``dcsim check`` (judge a client's dialling, from the fake modem's call log)."""
+and ``dcsim check`` (judge a client, from the fake modem's call log or the DCNet session
+log)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -21,31 +23,38 @@ from dcsim.cli import EXIT_FAILED, EXIT_OK, Failed, UsageError
 from dcsim.client.check import SESSION_GAP, check, render
 from dcsim.client.console import Console
 from dcsim.client.discs import DISCS
+from dcsim.client.logs import LogError, read_log
 from dcsim.client.report import SessionReport
 from dcsim.client.settings import ConsoleSettings
-from dcsim.modem.calllog import CallRecord
 from dcsim.settings import Settings
 from dcsim.tls.certs import CA_FILE, trust_roots
 from dcsim.tls.connection import ChainCheck, accept_any_chain
 
 log = Logger()
 
-MAX_LOG_LINE = 1 << 20  # a call record is a few hundred bytes; a longer line is not one
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="the console connects over tcp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_dial(sub)
     parser = sub.add_parser(
         "check",
-        help="judge a client's dialling against Sega's rules, from a modem call log",
-        description="Read the fake modem's call log (JSON lines, `dcsim modem --call-log`) "
-        "and judge each modem's client against Sega's rules: redial interval, giving up "
-        "in time, numbers in order, tone/pulse honoured, hang-up on reset, idle "
-        "disconnect. The rule values are the [client.rules] settings. Exit 1 if a rule "
+        help="judge a client against Sega's rules, from a modem call log or a DCNet session log",
+        description="Read the fake modem's call log (`dcsim modem --call-log`) or the DCNet "
+        "session log (`dcsim dcnet --session-log`, `dcsim up --session-log`), JSON lines, "
+        "and judge each modem's or each DCNet peer's client against Sega's rules: redial "
+        "interval, giving up in time, numbers in order, tone/pulse honoured, hang-up on "
+        "reset, idle disconnect (what cannot be judged over DCNet is reported as not "
+        "applicable). The rule values are the [client.rules] settings. Exit 1 if a rule "
         "is broken.",
     )
-    parser.add_argument("call_log", type=Path, metavar="CALL_LOG", help="the call log file")
-    parser.add_argument("--json", action="store_true", help="one JSON object per modem")
+    parser.add_argument(
+        "call_log", type=Path, metavar="LOG", help="a call log or a DCNet session log (or both)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per modem or DCNet peer"
+    )
     parser.add_argument(
         "--session-gap",
         type=float,
@@ -56,37 +65,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def read_call_log(path: Path) -> list[CallRecord]:
-    """Every record of *path*; a line that is not a record is a usage error naming it."""
-    records = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if len(line) > MAX_LOG_LINE:
-                    raise UsageError(
-                        f"{path}:{n}: a line of {len(line)} characters is no call record"
-                    )
-                if not line.strip():
-                    continue
-                try:
-                    records.append(CallRecord.from_json(json.loads(line)))
-                except (ValueError, KeyError, TypeError, AttributeError) as e:
-                    raise UsageError(f"{path}:{n}: not a call log record ({e})") from None
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, expected a call log") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
-    return records
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.session_gap <= 0:
         raise UsageError("--session-gap must be positive")
-    records = read_call_log(args.call_log)
+    try:
+        records = read_log(args.call_log)
+    except LogError as e:
+        raise UsageError(str(e)) from None
     if not records:
-        raise UsageError(f"{args.call_log}: no calls in the log")
+        raise UsageError(f"{args.call_log}: no calls or sessions in the log")
     reports = check(records, settings.client.rules, session_gap=args.session_gap)
     if args.json:
         for report in reports:
@@ -106,18 +93,26 @@ def _register_dial(sub: argparse._SubParsersAction) -> None:
         description="Run one session of the virtual Dreamcast ([client.console] settings) "
         "and report every step with its time, and a failure as one of Sega's causes. "
         "--modem dials through a running fake modem (dcsim modem --listen, with the PPP "
-        "answerer); --dcnet speaks PPP straight to a DCNet port (7654); --virtual runs it "
-        "in virtual time in a world of dcsim's own servers. Exit 1 if the session failed.",
+        "answerer); --dcnet speaks PPP straight to a DCNet port (7654); --dcnet-ethernet is "
+        "the broadband adapter on DCNet's Ethernet port (7655: ARP, DHCP, IP); --virtual "
+        "runs it in virtual time in a world of dcsim's own servers. Exit 1 if the session "
+        "failed.",
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--modem", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument("--modem", type=_TCP_ONLY, metavar="tcp:HOST:PORT")
     where.add_argument(
         "--pty", metavar="DEVICE", help="the console's serial line: a fake modem's pty"
     )
-    where.add_argument("--dcnet", type=listen_argument, metavar="tcp:HOST:PORT")
+    where.add_argument("--dcnet", type=_TCP_ONLY, metavar="tcp:HOST:PORT")
+    where.add_argument(
+        "--dcnet-ethernet",
+        type=_TCP_ONLY,
+        metavar="tcp:HOST:PORT",
+        help="the broadband adapter on DCNet's Ethernet port",
+    )
     where.add_argument(
         "--virtual",
-        choices=("dialup", "dcnet", "broadband"),
+        choices=("dialup", "dcnet", "dcnet-ethernet", "broadband"),
         help="in virtual time, on this kind of line into the revival world",
     )
     parser.add_argument("--disc", choices=sorted(DISCS), help="the PSO disc")
@@ -152,10 +147,8 @@ def _console_settings(args: argparse.Namespace, settings: Settings) -> ConsoleSe
         if args.lobby_time < 0:
             raise UsageError("--lobby-time must not be negative")
         changes["lobby_time"] = args.lobby_time
-    if args.virtual:
-        changes["link"] = "bba" if args.virtual == "broadband" else "modem"
-    else:
-        changes["link"] = "modem"
+    ethernet = args.dcnet_ethernet or args.virtual in ("broadband", "dcnet-ethernet")
+    changes["link"] = "bba" if ethernet else "modem"
     try:
         return replace(console, **changes)
     except ValueError as e:
@@ -206,9 +199,7 @@ def _dial_real(
 
     from dcsim.net.network import Network
 
-    target = args.modem or args.dcnet
-    if target is not None and target.transport != "tcp":
-        raise UsageError(f"{target}: the console connects over tcp")
+    target = args.modem or args.dcnet or args.dcnet_ethernet
     host = Network(reactor, seed=0).add_host("console")  # type: ignore[arg-type]
     machine = Console(
         console, host, rules=settings.client.rules, check_chain=_trust(settings.data_path)
@@ -229,7 +220,12 @@ def _dial_real(
         reactor.connectTCP(target.host, target.port, _Once(protocol, failed), timeout=30)  # type: ignore[attr-defined]
 
     box: list[object] = []
-    started = machine.run_ppp(attach) if args.dcnet else machine.run_modem(attach)
+    if args.dcnet:
+        started = machine.run_ppp(attach)
+    elif args.dcnet_ethernet:
+        started = machine.run_bba(attach)
+    else:
+        started = machine.run_modem(attach)
     started.addBoth(box.append).addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
     reactor.run()  # type: ignore[attr-defined]
     result = box[0]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
 from twisted.internet import defer
@@ -44,10 +44,13 @@ from dcsim.client.report import (
 )
 from dcsim.client.rules import SegaRules
 from dcsim.client.settings import ANY, ConsoleSettings
+from dcsim.dcnet.bba_client import BbaClientConfig, EthernetUp, StaticAddress
+from dcsim.dcnet.ethernet import mac_from_text
+from dcsim.dcnet.ethernet_client import EthernetClientSession
 from dcsim.dns.stub import DreamcastResolver, StubConfig, StubLookupError
 from dcsim.net.host import VirtualHost
 from dcsim.ppp.auth import Login
-from dcsim.ppp.client import PppClientSession
+from dcsim.ppp.client import HostLinkSession, PppClientSession
 from dcsim.ppp.link import EndReason, LinkEnded, NetworkUp, client_config
 from dcsim.pso.client import Client, LobbyJoined, LoginFailed, Redirect, SegmentMisaligned
 from dcsim.pso.client_twisted import LoginError, PsoClientConnector
@@ -170,7 +173,34 @@ class Console:
     def run_ppp(self, attach: Callable[[Protocol], object]) -> defer.Deferred[SessionReport]:
         """PPP straight over a connection (DCNet, TCP 7654); *attach* makes it."""
         session = self.ppp_session()
-        ended = _ended(session)
+        return self._run_link(session, attach, StepKind.PPP, self.settings.ppp_user, "ipcp")
+
+    def bba_config(self) -> BbaClientConfig:
+        """The broadband adapter: its hardware address, and DHCP or its stored address."""
+        s = self.settings
+        static = None
+        if s.bba_method == "static":
+            router = s.gateway if s.gateway != ANY else None
+            interface = IPv4Interface(f"{s.address}/{s.netmask}")
+            static = StaticAddress(interface, router, s.stored_dns)
+        return BbaClientConfig(mac=mac_from_text(s.bba_mac), static=static)
+
+    def run_bba(self, attach: Callable[[Protocol], object]) -> defer.Deferred[SessionReport]:
+        """The broadband adapter over DCNet's Ethernet (TCP 7655); *attach* makes the
+        connection. Hanging up releases a DHCP lease."""
+        session = EthernetClientSession(self.host, self.bba_config(), self.rng("bba"))
+        s = self.settings
+        return self._run_link(session, attach, StepKind.ETHERNET, s.bba_mac, s.bba_method)
+
+    def _run_link(
+        self,
+        session: HostLinkSession,
+        attach: Callable[[Protocol], object],
+        kind: StepKind,
+        target: str,
+        source: str,
+    ) -> defer.Deferred[SessionReport]:
+        ended = session.ended
 
         def hang_up() -> defer.Deferred[None]:
             if session.transport is None or ended.called:
@@ -180,7 +210,7 @@ class Console:
 
         self._hang_up = hang_up
         self._link_ended = _copy(ended)
-        return self._run(self._ppp_up(session, ended, attach))
+        return self._run(self._link_up(session, attach, kind, target, source))
 
     def run_ethernet(self, lease: Online, source: str) -> defer.Deferred[SessionReport]:
         """The broadband adapter, already on its link; *lease* is its address and the DNS
@@ -193,7 +223,6 @@ class Console:
     ) -> Generator[Any, Any, Online]:
         start = self.clock.seconds()
         numbers = ", ".join(self.settings.numbers)
-        ended = _ended(session)
         attach(line)
         try:
             connected = yield line.dialled
@@ -210,36 +239,42 @@ class Console:
             f"{connected.text} after {line.attempts} attempt(s)",
             LinkEvidence(attempts=line.attempts, connect=connected.text),
         )
-        online = yield self._ppp_wait(session, ended)
+        online = yield self._link_wait(session, StepKind.PPP, self.settings.ppp_user, "ipcp")
         return online
 
     @defer.inlineCallbacks
-    def _ppp_up(
+    def _link_up(
         self,
-        session: PppClientSession,
-        ended: defer.Deferred[LinkEnded],
+        session: HostLinkSession,
         attach: Callable[[Protocol], object],
+        kind: StepKind,
+        target: str,
+        source: str,
     ) -> Generator[Any, Any, Online]:
         attach(session)
-        online = yield self._ppp_wait(session, ended)
+        online = yield self._link_wait(session, kind, target, source)
         return online
 
     @defer.inlineCallbacks
-    def _ppp_wait(
-        self, session: PppClientSession, ended: defer.Deferred[LinkEnded]
+    def _link_wait(
+        self, session: HostLinkSession, kind: StepKind, target: str, source: str
     ) -> Generator[Any, Any, Online]:
+        """The link's address (IPCP, DHCP, a static one), or its end if that comes first."""
         start = self.clock.seconds()
-        up: defer.Deferred[NetworkUp] = defer.Deferred()
+        up: defer.Deferred[NetworkUp | EthernetUp] = defer.Deferred()
         session.up.addCallbacks(up.callback, lambda _: None)
-        down = _copy(self._link_ended) if self._link_ended is not None else _copy(ended)
+        down = _copy(self._link_ended) if self._link_ended is not None else _copy(session.ended)
         first = yield defer.DeferredList([up, down], fireOnOneCallback=True, consumeErrors=True)
         value = first[0]
-        if not isinstance(value, NetworkUp):
+        if isinstance(value, NetworkUp):
+            online = ppp_online(value)
+        elif isinstance(value, EthernetUp):
+            online = Online(value.interface.ip, value.dns, value.mtu)
+        else:
             failure = ppp_failure(value)
-            self._record(StepKind.PPP, self.settings.ppp_user, start, False, failure.detail)
+            self._record(kind, target, start, False, failure.detail)
             raise _StepFailed(failure.cause or Cause.SERVER_DOWN, failure.detail)
-        online = ppp_online(value)
-        return self._online(StepKind.PPP, online, "ipcp", start, session)
+        return self._online(kind, online, source, start, session)
 
     @defer.inlineCallbacks
     def _ethernet_up(self, lease: Online, source: str) -> Generator[Any, Any, Online]:
@@ -572,10 +607,6 @@ def _copy(d: defer.Deferred[Any]) -> defer.Deferred[Any]:
     copy: defer.Deferred[Any] = defer.Deferred()
     d.addBoth(lambda r: (copy.callback(r), r)[1])
     return copy
-
-
-def _ended(session: PppClientSession) -> defer.Deferred[LinkEnded]:
-    return session.ended
 
 
 def _within(

@@ -17,7 +17,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITransport
+from twisted.internet.interfaces import IReactorTime, ITransport
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -34,6 +34,7 @@ from dcsim.client.dialler import (
     DialSettings,
     HungUp,
 )
+from dcsim.edge import DeadlineTimer
 from dcsim.ppp.client import PppClientSession
 from dcsim.ppp.link import LinkEnded, NetworkUp
 
@@ -103,7 +104,7 @@ class SerialLine(Protocol):
         self.ended: Deferred[None] = Deferred()
         self.dial_events: list[DialEvent] = []
         self.hangup: HungUp | None = None
-        self._timer: IDelayedCall | None = None
+        self._timer = DeadlineTimer(clock, self._on_timer)
         self._closed = False
 
     # --- Twisted's side ------------------------------------------------------------------
@@ -121,7 +122,7 @@ class SerialLine(Protocol):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._closed = True
-        self._cancel_timer()
+        self._timer.cancel()
         if self.online:
             self.online = False
             self.ppp.connectionLost(reason or Failure(ConnectionDone()))
@@ -164,22 +165,11 @@ class SerialLine(Protocol):
         for event in self.dialler.events():
             self.dial_events.append(event)
             self._handle(event)
-        self._cancel_timer()
-        deadline = self.dialler.deadline()
-        if deadline is not None and not self._closed:
-            self._timer = self.clock.callLater(
-                max(0.0, deadline - self.clock.seconds()), self._on_timer
-            )
+        self._timer.at(None if self._closed else self.dialler.deadline())
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_timer(self, _deadline: float) -> None:
         self.dialler.handle_timer(self.clock.seconds())
         self._pump()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
 
     def _handle(self, event: DialEvent) -> None:
         if isinstance(event, Connected):

@@ -18,6 +18,7 @@ from dcsim.client.dialler import LineType
 from dcsim.client.discs import DISCS
 from dcsim.client.rules import SegaRules
 from dcsim.config import setting
+from dcsim.dcnet.ethernet import mac_from_text
 
 ANY = IPv4Address(0)
 
@@ -52,6 +53,10 @@ class ConsoleSettings:
     )
     netmask: IPv4Address = setting(IPv4Address("255.255.255.0"), "Static netmask.")
     gateway: IPv4Address = setting(ANY, "Static router.")
+    bba_mac: str = setting(
+        "0c:0a:0f:0e:00:00",
+        "The broadband adapter's hardware address (Flycast's emulated RTL8139's).",
+    )
     # --- both -----------------------------------------------------------------------------
     dns: list[IPv4Address] = setting(
         default_factory=lambda: [ANY, ANY],
@@ -106,6 +111,14 @@ class ConsoleSettings:
             IPv4Network(f"0.0.0.0/{self.netmask}")
         except ValueError:
             raise ValueError(f"netmask: {self.netmask} is not a netmask") from None
+        try:
+            mac = mac_from_text(self.bba_mac)
+        except ValueError:
+            raise ValueError(
+                f"bba_mac: {self.bba_mac!r} is not a MAC address like 0c:0a:0f:0e:00:00"
+            ) from None
+        if mac[0] & 1:
+            raise ValueError(f"bba_mac: {self.bba_mac} is a group address, not an adapter's")
         if self.patch_url is not None and not self.patch_url.startswith("http://"):
             raise ValueError(f"patch_url: {self.patch_url!r} is not an http:// URL")
 

@@ -15,10 +15,11 @@ pool is taken as it is.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
 
 from dcsim.causes import Cause
 from dcsim.dcnet import dhcp
@@ -79,6 +80,81 @@ def record(data: bytes) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
+class RecordLink:
+    """What both ends of a DCNet Ethernet connection share (this module's server core and
+    the console's :class:`dcsim.dcnet.bba_client.BbaClient`): the record stream, frames
+    in and out (traced for captures when *trace*), the events, and the end with the cause
+    a title would show. Subclasses name their ``HUNG_UP`` and ``NOT_DCNET`` reasons and
+    their ``CAUSES``, and tidy up in :meth:`_finish`."""
+
+    HUNG_UP: Enum
+    NOT_DCNET: Enum
+    CAUSES: Mapping[Enum, Cause | None]
+
+    def __init__(self, trace: bool) -> None:
+        self.trace = trace
+        self.reader = RecordReader()
+        self.ended = False
+        self.frames_in = 0
+        self.frames_out = 0
+        self._out: list[bytes] = []
+        self._events: list[object] = []
+
+    def events(self) -> Iterator[Any]:
+        events, self._events = self._events, []
+        return iter(events)
+
+    def data_to_send(self) -> bytes:
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def _records(self, data: bytes) -> list[bytes]:
+        """The whole records in *data*; none once the stream has ended (``b""``) or is
+        not DCNet's."""
+        if self.ended:
+            return []
+        if not data:
+            self._end(self.HUNG_UP)
+            return []
+        try:
+            return self.reader.feed(data)
+        except RecordError as e:
+            self._end(self.NOT_DCNET, str(e))
+            return []
+
+    def _frame(self, raw: bytes) -> EthernetFrame | None:
+        """A received record as a frame, or None (dropped, with the reason as an event)."""
+        self.frames_in += 1
+        if self.trace:
+            self._events.append(FrameSeen(Direction.RECEIVED, raw))
+        try:
+            return EthernetFrame.parse(raw)
+        except EthernetError as e:
+            self._events.append(Discarded(str(e)))
+            return None
+
+    def _send(self, frame: EthernetFrame) -> None:
+        raw = frame.pack()
+        if len(raw) > MAX_FRAME:
+            self._events.append(Discarded(f"frame of {len(raw)} octets not sent"))
+            return
+        if self.trace:
+            self._events.append(FrameSeen(Direction.SENT, raw))
+        self.frames_out += 1
+        self._out.append(record(raw))
+
+    def _end(self, reason: Enum, detail: str = "") -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self._finish()
+        self._events.append(LinkEnded(reason, self.CAUSES[reason], detail))
+
+    def _finish(self) -> None:
+        """The link has just ended: release what it held."""
+
+
 class BbaEnd(Enum):
     RELEASED = "the console released its DHCP lease"
     HUNG_UP = "the connection closed"
@@ -107,9 +183,6 @@ class Online:
     dhcp: bool  # False: the console came with its own (static) address
 
 
-BbaEvent = Online | DatagramReceived | FrameSeen | Discarded | LinkEnded
-
-
 @dataclass(frozen=True)
 class BbaConfig:
     router: IPv4Address  # the NAS: default gateway, DHCP server identifier
@@ -130,39 +203,28 @@ def subnet_for(pool: IPv4Network, router: IPv4Address) -> IPv4Network:
     raise ValueError(f"no network holds both {pool} and {router}")
 
 
-class BbaSession:
+class BbaSession(RecordLink):
     """One DCNet Ethernet connection (sans-IO; see the module docstring)."""
 
+    HUNG_UP = BbaEnd.HUNG_UP
+    NOT_DCNET = BbaEnd.NOT_DCNET
+    CAUSES = _CAUSES
+
     def __init__(self, config: BbaConfig, now: float, *, pool: AddressPool) -> None:
+        super().__init__(config.trace)
         self.config = config
         self.pool = pool
-        self.reader = RecordReader()
         self.dhcp = DhcpServer(config.router, config.network, config.dns, lease=config.lease)
         self.address: IPv4Address | None = None
         self.console_mac: bytes | None = None
         self.online = False
         self.greeted = False
-        self.ended = False
-        self.frames_in = 0
-        self.frames_out = 0
         self._prolog_at: float | None = now + config.prolog_timeout
-        self._out: list[bytes] = []
-        self._events: list[BbaEvent] = []
 
     # -- the core interface -------------------------------------------------------------
 
     def receive_data(self, data: bytes, now: float) -> None:
-        if self.ended:
-            return
-        if not data:
-            self._end(BbaEnd.HUNG_UP)
-            return
-        try:
-            records = self.reader.feed(data)
-        except RecordError as e:
-            self._end(BbaEnd.NOT_DCNET, str(e))
-            return
-        for payload in records:
+        for payload in self._records(data):
             if not self.greeted:
                 if payload != PROLOG:
                     self._end(BbaEnd.NOT_DCNET, f"first record {payload[:8].hex()} is no prolog")
@@ -177,15 +239,6 @@ class BbaSession:
     def handle_timer(self, now: float) -> None:
         if self._prolog_at is not None and now >= self._prolog_at and not self.ended:
             self._end(BbaEnd.NO_PROLOG)
-
-    def events(self) -> Iterator[BbaEvent]:
-        events, self._events = self._events, []
-        return iter(events)
-
-    def data_to_send(self) -> bytes:
-        out = b"".join(self._out)
-        self._out.clear()
-        return out
 
     def deadline(self) -> float | None:
         return None if self.ended else self._prolog_at
@@ -203,13 +256,8 @@ class BbaSession:
     # -- frames from the console ----------------------------------------------------------
 
     def _receive_frame(self, raw: bytes) -> None:
-        self.frames_in += 1
-        if self.config.trace:
-            self._events.append(FrameSeen(Direction.RECEIVED, raw))
-        try:
-            frame = EthernetFrame.parse(raw)
-        except EthernetError as e:
-            self._events.append(Discarded(str(e)))
+        frame = self._frame(raw)
+        if frame is None:
             return
         if self.console_mac is None and not frame.src[0] & 1:
             self.console_mac = frame.src
@@ -315,24 +363,10 @@ class BbaSession:
         self.online = True
         self._events.append(Online(self.address, MTU, dhcp_used))
 
-    # -- output and the end ---------------------------------------------------------------
+    # -- the end ---------------------------------------------------------------------------
 
-    def _send(self, frame: EthernetFrame) -> None:
-        raw = frame.pack()
-        if len(raw) > MAX_FRAME:
-            self._events.append(Discarded(f"frame of {len(raw)} octets not sent"))
-            return
-        if self.config.trace:
-            self._events.append(FrameSeen(Direction.SENT, raw))
-        self.frames_out += 1
-        self._out.append(record(raw))
-
-    def _end(self, reason: BbaEnd, detail: str = "") -> None:
-        if self.ended:
-            return
-        self.ended = True
+    def _finish(self) -> None:
         self.online = False
         self._prolog_at = None
         if self.address is not None:
             self.pool.release(self.address)
-        self._events.append(LinkEnded(reason, _CAUSES[reason], detail))

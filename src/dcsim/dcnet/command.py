@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
@@ -16,9 +17,10 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
 from dcsim.address import listen_argument
-from dcsim.cli import Failed, UsageError
+from dcsim.cli import Failed, UsageError, open_append
 from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import build_internet
+from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.dcnet.settings import DcnetSettings
 from dcsim.service import serve
 from dcsim.settings import Settings
@@ -56,13 +58,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--pcap", metavar="DIR", help="write one capture per session into DIR ([ppp] capture_dir)"
     )
+    add_session_log_option(parser)
     parser.set_defaults(run=run)
+
+
+def add_session_log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session-log",
+        type=Path,
+        metavar="FILE",
+        help="append one JSON line per DCNet session ([dcnet] session_log); dcsim check reads it",
+    )
+
+
+def open_session_log(path: Path | None) -> SessionLog | None:
+    """The ``[dcnet] session_log``, opened for appending."""
+    if path is None:
+        return None
+    return SessionLog(open_append(path, "dcnet: cannot open session log"))
 
 
 def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
     changes = {
         name: getattr(args, name)
-        for name in ("ppp", "ppp_7656", "ethernet", "probe", "modem")
+        for name in ("ppp", "ppp_7656", "ethernet", "probe", "modem", "session_log")
         if getattr(args, name)
     }
     try:
@@ -72,8 +91,6 @@ def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path
-
     from twisted.internet import reactor  # the real reactor, only at this edge
 
     dcnet = _dcnet(args, settings.dcnet)
@@ -103,7 +120,10 @@ class DcnetServer:
             raise UsageError("dcnet: nothing to listen on (every address list is empty)")
         authority = load_zones(settings.dns)
         self.internet = build_internet(reactor, settings, authority, real_reactor=reactor)
-        self.front = DcnetFrontEnds(reactor, self.internet.nas, settings.ppp, dcnet)
+        session_log = open_session_log(dcnet.session_log)
+        self.front = DcnetFrontEnds(
+            reactor, self.internet.nas, settings.ppp, dcnet, session_log=session_log
+        )
         self.modems: list[Opened] = []
 
     def start(self) -> list[str]:

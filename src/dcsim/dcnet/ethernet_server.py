@@ -11,6 +11,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from dcsim.dcnet.bba import BbaConfig, BbaSession, Online
+from dcsim.dcnet.ethernet import mac_text
 from dcsim.pcap import LinkType
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
@@ -45,8 +46,8 @@ class EthernetServer(SubscriberServer):
     def make_core(self, now: float, rng: random.Random) -> BbaSession:
         return BbaSession(self.config, now, pool=self.pool)
 
-    def make_session(self, name: str, peer: str, rng: random.Random) -> EthernetSession:
-        return EthernetSession(self, name, peer, rng)
+    def make_session(self, name: str, addr: object, rng: random.Random) -> EthernetSession:
+        return EthernetSession(self, name, addr, rng)
 
 
 class EthernetSession(SubscriberSession):
@@ -54,8 +55,11 @@ class EthernetSession(SubscriberSession):
         if isinstance(event, Online):
             self.attach(event.address, event.mtu)
             core = self.core
-            if isinstance(core, BbaSession) and core.dhcp.asked:
-                self.note_request("DHCP", "parameters " + core.dhcp.asked[0])
+            if isinstance(core, BbaSession):
+                if core.console_mac is not None:
+                    self.mac = mac_text(core.console_mac)
+                if core.dhcp.asked:
+                    self.note_request("DHCP", "parameters " + core.dhcp.asked[0])
             log.info(
                 "{session}: online as {address} ({how})",
                 session=self.name,

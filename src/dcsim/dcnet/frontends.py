@@ -6,6 +6,7 @@ its own virtual internet. All of them share the NAS and its address pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from dcsim.dcnet.settings import DcnetSettings
 from dcsim.net.router import Nas
 from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.server import AccessServer
-from dcsim.ppp.session import SubscriberServer
+from dcsim.ppp.session import SessionReport, SubscriberServer
 from dcsim.ppp.settings import PppSettings
 from dcsim.status.registry import SessionRegistry
 
@@ -53,7 +54,10 @@ class DcnetFrontEnds:
         capture_dir: Path | None = None,
         seed: int | str = 0,
         registry: SessionRegistry | None = None,
+        session_log: Callable[[SessionReport], None] | None = None,
     ) -> None:
+        """*session_log* (a :class:`dcsim.dcnet.sessionlog.SessionLog`) is told about every
+        session of every front end when it ends."""
         self.reactor = reactor
         self.settings = dcnet
         self.nas = nas
@@ -97,6 +101,9 @@ class DcnetFrontEnds:
         )
         self.probe = ProbeProtocol(dcnet.access_points)
         self.listening: list[Listening] = []
+        if session_log is not None:
+            for server in self.servers:
+                server.observers.append(session_log)
 
     @property
     def servers(self) -> tuple[SubscriberServer, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from dcsim.address import Listen
 from dcsim.config import setting
@@ -43,6 +44,13 @@ class DcnetSettings:
         default_factory=lambda: _at("tcp:127.0.0.1:2323"),
         doc="Fake Hayes modems (TCP, one connection per modem) whose calls the same access\n"
         "server answers (the [modem] section applies; answerer ppp); [] = off.",
+    )
+
+    session_log: Path | None = setting(
+        None,
+        'If set, one JSON line per DCNet session is appended here (docs/ppp.md, "The\n'
+        'DCNet session log"): how it ended, idle time, what the console asked for.\n'
+        "`dcsim check FILE` judges the client from it; ~ is expanded.",
     )
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
-from dcsim.address import Listen
+from dcsim.address import listen_argument
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.config import ConfigError
 from dcsim.dns import names
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=listen_argument,
         metavar="TRANSPORT:HOST:PORT",
         help="where to listen, e.g. udp:127.0.0.1:5353 (repeat; default: [dns] listen)",
     )
@@ -52,13 +52,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--check", action="store_true", help="load the zones, list them and exit (no serving)"
     )
     parser.set_defaults(run=run)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        return Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -23,7 +23,7 @@ from typing import Protocol as TypingProtocol
 from dnslib import DNSRecord
 from twisted.internet import udp as twisted_udp
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
-from twisted.internet.interfaces import IDelayedCall, IListeningPort
+from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.logger import Logger
 
@@ -48,6 +48,7 @@ from dcsim.dns.tcpframing import (
     PeerClosed,
     StreamConnection,
 )
+from dcsim.edge import DeadlineTimer
 
 log = Logger()
 
@@ -241,7 +242,7 @@ class DnsStreamProtocol(Protocol):
         self.factory = factory
         self.clock = factory.reactor
         self.core = StreamConnection(self.clock.seconds(), factory.limits.idle_timeout)
-        self._timer: IDelayedCall | None = None
+        self._timer = DeadlineTimer(self.clock, self._expire)
         self._queries = 0
         self.client = ""
 
@@ -255,9 +256,7 @@ class DnsStreamProtocol(Protocol):
 
     def connectionLost(self, reason: Any = None) -> None:
         self.factory.forget(self)
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer.cancel()
 
     def dataReceived(self, data: bytes) -> None:
         self.core.receive_data(data, self.clock.seconds())
@@ -306,16 +305,9 @@ class DnsStreamProtocol(Protocol):
             self.transport.write(out)
 
     def _rearm(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        deadline = self.core.deadline()
-        if deadline is not None and self.connected:
-            delay = max(0.0, deadline - self.clock.seconds())
-            self._timer = self.clock.callLater(delay, self._expire)
+        self._timer.at(self.core.deadline() if self.connected else None)
 
-    def _expire(self) -> None:
-        self._timer = None
+    def _expire(self, _deadline: float) -> None:
         self.core.handle_timer(self.clock.seconds())
         self._pump()
 

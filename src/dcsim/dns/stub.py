@@ -22,12 +22,12 @@ from typing import Any
 
 from dnslib import QTYPE, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import DatagramProtocol
 
 from dcsim.dns import message, names
 from dcsim.dns.client import matches
 from dcsim.dns.message import Malformed, Rcode
+from dcsim.edge import DeadlineTimer
 
 DNS_PORT = 53
 KOS_TRIES = 4  # KallistiOS kernel/libc/koslib/getaddrinfo.c DNS_ATTEMPTS
@@ -203,7 +203,7 @@ class _StubProtocol(DatagramProtocol):
         self.core = core
         self.clock = clock
         self.done = done
-        self.timer: IDelayedCall | None = None
+        self.timer = DeadlineTimer(clock, self._expire)
 
     def startProtocol(self) -> None:
         self.core.start(self.clock.seconds())
@@ -213,8 +213,7 @@ class _StubProtocol(DatagramProtocol):
         self.core.receive_datagram(data, addr, self.clock.seconds())
         self._pump()
 
-    def _expire(self) -> None:
-        self.timer = None
+    def _expire(self, _deadline: float) -> None:
         self.core.handle_timer(self.clock.seconds())
         self._pump()
 
@@ -228,14 +227,7 @@ class _StubProtocol(DatagramProtocol):
             elif isinstance(event, LookupFailed):
                 self._end()
                 self.done.errback(StubLookupError(event))
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
-        self.timer = None
-        deadline = self.core.deadline()
-        if deadline is not None:
-            self.timer = self.clock.callLater(
-                max(0.0, deadline - self.clock.seconds()), self._expire
-            )
+        self.timer.at(self.core.deadline())
 
     def _end(self) -> None:
         if self.transport is not None:

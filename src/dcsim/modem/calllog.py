@@ -13,7 +13,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from dcsim.config import from_mapping
+from dcsim.records import RecordLog
 
 RECORD_VERSION = 1
 
@@ -89,25 +92,13 @@ class CallRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CallRecord:
-        fields = {k: v for k, v in data.items() if k in cls.__slots__}
-        fields["results"] = tuple(ResultEntry(**r) for r in data["results"])
-        fields["hangup"] = Hangup(data["hangup"])
-        fields["hung_up_by"] = Party(data["hung_up_by"])
-        return cls(**fields)
+        """A record read back; a wrong field raises :class:`dcsim.config.ConfigError`
+        naming it. Fields a later version adds are ignored."""
+        return from_mapping(data, cls, "call record", ignore_unknown=True)
 
 
-class CallLog:
+class CallLog(RecordLog[CallRecord]):
     """Records of every modem, in the order calls ended; optionally appended to a file."""
-
-    def __init__(self, sink: IO[str] | None = None) -> None:
-        self.records: list[CallRecord] = []
-        self._sink = sink
-
-    def append(self, record: CallRecord) -> None:
-        self.records.append(record)
-        if self._sink is not None:
-            self._sink.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-            self._sink.flush()
 
     def find(
         self, *, modem: str | None = None, number: str | None = None, result: str | None = None

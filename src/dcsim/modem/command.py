@@ -6,14 +6,15 @@ import argparse
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IProtocolFactory
 
-from dcsim.address import Listen
-from dcsim.cli import Failed, UsageError
+from dcsim.address import listen_argument
+from dcsim.cli import Failed, UsageError, open_append
 from dcsim.config import ConfigError
 from dcsim.modem.answerers import builtin_answerers, known
 from dcsim.modem.calllog import CallLog
@@ -23,6 +24,8 @@ from dcsim.modem.settings import ModemSettings
 from dcsim.modem.store import ProfileStore
 from dcsim.service import serve
 from dcsim.settings import Settings
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="a modem listens on tcp only")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--listen",
         action="append",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="tcp:HOST:PORT",
         help="accept modem connections here (repeatable; port 0 picks a free port)",
     )
@@ -47,16 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--call-log", type=Path, metavar="FILE", help="append calls (JSON lines)")
     parser.add_argument("--answerer", metavar="NAME", help="default answerer: echo, tcp:HOST:PORT")
     parser.set_defaults(run=run)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError("a modem listens on tcp only")
-    return listen
 
 
 def _options(args: argparse.Namespace, settings: ModemSettings) -> ModemSettings:
@@ -233,9 +226,4 @@ def close(item: Opened) -> None:
 
 
 def open_call_log(path: Path | None) -> IO[str] | None:
-    if path is None:
-        return None
-    try:
-        return open(path, "a", encoding="utf-8")  # kept open for the life of the process
-    except OSError as e:
-        raise Failed(f"modem: cannot open call log {path}: {e.strerror}") from None
+    return None if path is None else open_append(path, "modem: cannot open call log")

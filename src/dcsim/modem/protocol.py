@@ -28,6 +28,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from dcsim.edge import DeadlineTimer
 from dcsim.modem.answerers import resolve
 from dcsim.modem.calllog import CallLog, Party
 from dcsim.modem.engine import (
@@ -124,8 +125,7 @@ class ModemProtocol(Protocol):
         self.store = store
         self.set_dcd = set_dcd
         self.watch = watch  # sees every engine event (dcsim up feeds its status page)
-        self._timer = None
-        self._deadline = 0.0
+        self._timer = DeadlineTimer(clock, self._fire)
         self._now = 0.0
         self._pumping = False
         self._again = False
@@ -148,9 +148,7 @@ class ModemProtocol(Protocol):
         self._now = self.clock.seconds()
         self.engine.receive_data(b"", self._now)
         self.pump()
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer.cancel()
 
     def dtr_changed(self, on: bool) -> None:
         """The console's DTR line changed (pty opened or closed, serial DSR)."""
@@ -177,32 +175,14 @@ class ModemProtocol(Protocol):
                     self._again = True
                     self._handle(event)
             self._flow_control()
-            self._rearm()
+            self._timer.at(self.engine.deadline())
         finally:
             self._pumping = False
 
-    def _rearm(self) -> None:
-        deadline = self.engine.deadline()
-        timer = self._timer
-        if deadline is None:
-            if timer is not None and timer.active():
-                timer.cancel()
-            self._timer = None
-            return
-        if deadline == self._deadline and timer is not None and timer.active():
-            return
-        self._deadline = deadline
-        delay = max(0.0, deadline - self.clock.seconds())
-        if timer is not None and timer.active():
-            timer.reset(delay)
-        else:
-            self._timer = self.clock.callLater(delay, self._fire)
-
-    def _fire(self) -> None:
+    def _fire(self, deadline: float) -> None:
         # The engine's own deadline, not the clock: a Clock advanced in one big step
         # runs the call late, and the engine must see the time it asked for.
-        self._timer = None
-        self._now = self._deadline
+        self._now = deadline
         self.engine.handle_timer(self._now)
         self.pump()
 

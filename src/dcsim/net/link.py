@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from dcsim.edge import DeadlineTimer
 from dcsim.net.wire.ipv4 import MIN_MTU
 from dcsim.pcap import PcapWriter
 
@@ -83,7 +84,8 @@ class Channel:
         self._in_flight: deque[tuple[float, bytes]] = deque()
         self._wire_free_at = 0.0
         self._waiting: deque[float] = deque()  # when each queued datagram leaves the queue
-        self._timer: IDelayedCall | None = None
+        # the next arrival; lazy, as datagrams arrive in the order they were sent
+        self._timer = DeadlineTimer(clock, self._arrive, lazy=True)
 
     def send(self, datagram: bytes) -> None:
         now = self.clock.seconds()
@@ -111,29 +113,23 @@ class Channel:
             self.stats.lost += 1
             return
         self._in_flight.append((leaves + profile.latency, datagram))
-        if self._timer is None:
-            self._timer = self.clock.callLater(
-                max(0.0, leaves + profile.latency - now), self._arrive
-            )
+        self._timer.at(self._in_flight[0][0])
 
-    def _arrive(self) -> None:
-        self._timer = None
+    def _arrive(self, _deadline: float) -> None:
         now = self.clock.seconds()
         in_flight = self._in_flight
         while in_flight and in_flight[0][0] <= now:
             _, datagram = in_flight.popleft()
             self.stats.delivered += 1
             self.receive(datagram)
-        if in_flight and self._timer is None:
-            self._timer = self.clock.callLater(max(0.0, in_flight[0][0] - now), self._arrive)
+        if in_flight:
+            self._timer.at(in_flight[0][0])
 
     def close(self) -> None:
         """Forget everything in flight (the link was cut)."""
         self._in_flight.clear()
         self._waiting.clear()
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer.cancel()
 
 
 class Link:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import TYPE_CHECKING, Protocol
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from dcsim.edge import DeadlineTimer
 from dcsim.net.reassembly import Reassembler
 from dcsim.net.routing import Route, RoutingTable
 from dcsim.net.wire import ipv4
@@ -153,7 +154,8 @@ class Node:
         self.error_handlers: dict[int, Callable[[IcmpRepr, Ipv4Repr, bytes], None]] = {}
         self.drops: Counter[str] = Counter()
         self.reassembler = Reassembler()
-        self._reassembly_timer: IDelayedCall | None = None
+        # lazy: a later fragment's deadline is later; the call stays at the earliest
+        self._reassembly_timer = DeadlineTimer(self.clock, self._expire_fragments, lazy=True)
         self._ident = self.rng.randrange(0x10000)
         self._pmtu: dict[IPv4Address, tuple[int, float]] = {}
         self.handlers[ICMP] = self._icmp_input
@@ -284,14 +286,9 @@ class Node:
         handler(dg, iface)
 
     def _arm_reassembly(self) -> None:
-        deadline = self.reassembler.deadline()
-        if deadline is None or self._reassembly_timer is not None:
-            return
-        delay = max(0.0, deadline - self.clock.seconds())
-        self._reassembly_timer = self.clock.callLater(delay, self._expire_fragments)
+        self._reassembly_timer.at(self.reassembler.deadline())
 
-    def _expire_fragments(self) -> None:
-        self._reassembly_timer = None
+    def _expire_fragments(self, _deadline: float) -> None:
         for expired in self.reassembler.expire(self.clock.seconds()):
             self.drop("reassembly timeout", expired.key)
             if expired.first_fragment:

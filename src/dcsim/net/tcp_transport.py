@@ -33,6 +33,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from dcsim.edge import DeadlineTimer
 from dcsim.net.tcp import Closed, CloseReason, Established, PeerClosed, TcpSocket, TcpState
 from dcsim.net.wire.tcp import TcpRepr
 
@@ -103,8 +104,9 @@ class TcpConnection:
         self.producer: Any = None
         self._streaming = False
         self._producer_paused = False
-        self._timer: IDelayedCall | None = None
-        self._timer_at: float | None = None
+        # lazy: each ACK pushes the retransmission deadline later; an early wake-up that
+        # re-polls costs less than moving the call for every segment
+        self._timer = DeadlineTimer(host, self._on_timer, lazy=True)
         self._flush_call: IDelayedCall | None = None
         self._pumping = False
         self._again = False
@@ -282,10 +284,10 @@ class TcpConnection:
         finally:
             self._pumping = False
         if core.finished:
-            self._cancel_timer()
+            self._timer.cancel()
             host.forget_tcp(self)
         else:
-            self._rearm()
+            self._timer.at(self.core.poll_at())
 
     def _feed_core(self) -> None:
         core = self.core
@@ -410,27 +412,7 @@ class TcpConnection:
         if self.connector is not None and self.connector.state == "connecting":
             self.connector.connectionFailed(reason)
 
-    def _rearm(self) -> None:
-        when = self.core.poll_at()
-        if when is None:
-            self._cancel_timer()
-            return
-        if self._timer is not None and self._timer_at is not None and self._timer_at <= when:
-            return  # the armed timer fires first and re-polls
-        self._cancel_timer()
-        self._timer_at = when
-        delay = max(0.0, when - self.host.seconds())
-        self._timer = self.host.callLater(delay, self._on_timer)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        self._timer_at = None
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
+    def _on_timer(self, _deadline: float) -> None:
         self._pump()
 
     def __repr__(self) -> str:

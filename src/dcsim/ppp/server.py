@@ -65,8 +65,8 @@ class AccessServer(SubscriberServer):
     def make_core(self, now: float, rng: random.Random) -> PppLink:
         return PppLink(self.config, now, rng=rng, pool=self.pool)
 
-    def make_session(self, name: str, peer: str, rng: random.Random) -> PppSession:
-        return PppSession(self, name, peer, rng)
+    def make_session(self, name: str, addr: object, rng: random.Random) -> PppSession:
+        return PppSession(self, name, addr, rng)
 
 
 class PppSession(SubscriberSession):

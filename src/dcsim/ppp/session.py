@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 from typing import Protocol as TypingProtocol
 
-from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from dcsim.causes import Cause
+from dcsim.edge import DeadlineTimer
 from dcsim.pcap import LinkType, PcapWriter
 from dcsim.ppp.link import DatagramReceived, Discarded, FrameSeen, LinkEnded
 from dcsim.ppp.pool import AddressPool
@@ -62,6 +63,14 @@ class Core(TypingProtocol):
     def close(self, now: float) -> None: ...
 
 
+class Carrier(Enum):
+    """What carried a session: a DCNet TCP connection (the connection is the call) or a
+    fake modem's call (docs/modem.md; the call log tells how it was dialled)."""
+
+    TCP = "tcp"
+    MODEM = "modem"
+
+
 @dataclass(frozen=True)
 class SessionReport:
     """How one call went, for logs, observers and client profiles."""
@@ -76,8 +85,17 @@ class SessionReport:
     user: str | None = None
     address: IPv4Address | None = None
     requested: dict[str, list[str]] = field(default_factory=dict)  # what the client asked
-    datagrams_in: int = 0
-    datagrams_out: int = 0
+    datagrams_in: int = 0  # from the console
+    datagrams_out: int = 0  # to the console
+    front_end: str = ""  # the server's name (dcnet-ppp, dcnet-7656, dcnet-bba, ppp...)
+    carrier: Carrier = Carrier.TCP
+    peer_host: str = ""  # the far end without its port: who connects again
+    online: float | None = None  # when the console got its address (IPCP, DHCP)
+    last_datagram_in: float | None = None  # the console's last datagram
+    longest_silence: float = 0.0  # the longest time online without a datagram from it
+    bytes_in: int = 0  # octets from the console on the connection
+    bytes_out: int = 0
+    mac: str | None = None  # the broadband adapter's hardware address
 
 
 class SubscriberServer(Factory):
@@ -118,13 +136,13 @@ class SubscriberServer(Factory):
     def make_core(self, now: float, rng: random.Random) -> Core:
         raise NotImplementedError
 
-    def make_session(self, name: str, peer: str, rng: random.Random) -> SubscriberSession:
+    def make_session(self, name: str, addr: object, rng: random.Random) -> SubscriberSession:
         raise NotImplementedError
 
     def buildProtocol(self, addr: IAddress) -> SubscriberSession:
         number = next(self._numbers)
         rng = random.Random(f"{self.seed}:{self.name}:{number}")
-        return self.make_session(f"{self.name}-{number}", peer_text(addr), rng)
+        return self.make_session(f"{self.name}-{number}", addr, rng)
 
     def ended(self, session: SubscriberSession, report: SessionReport) -> None:
         self.sessions.discard(session)
@@ -144,19 +162,32 @@ def peer_text(addr: object) -> str:
     host, port = getattr(addr, "host", None), getattr(addr, "port", None)
     if host is not None and port is not None:
         return f"{host}:{port}"
+    return peer_host(addr)
+
+
+def peer_host(addr: object) -> str:
+    """Who is at the far end, whatever connection it comes on: the host of a TCP
+    address (its port changes with every connection), the calling modem, or the text."""
+    host = getattr(addr, "host", None)
+    if host is not None:
+        return str(host)
     number = getattr(addr, "number", None)
     if number is not None:
         return f"modem {number}"
     return str(addr)
 
 
+def carrier_of(addr: object) -> Carrier:
+    return Carrier.MODEM if getattr(addr, "number", None) is not None else Carrier.TCP
+
+
 class CoreProtocol(Protocol):
-    """The one adapter between a sans-IO core and Twisted: bytes in and out, events to
-    :meth:`handle`, one timer re-armed to the core's deadline."""
+    """The adapter between a PPP or Ethernet core and Twisted: bytes in and out, events
+    to :meth:`handle`, one timer kept at the core's deadline."""
 
     clock: IReactorTime
     core: Core | None = None
-    _timer: IDelayedCall | None = None
+    _timer: DeadlineTimer | None = None
 
     def make_core(self, now: float) -> Core:
         raise NotImplementedError
@@ -171,6 +202,7 @@ class CoreProtocol(Protocol):
         self.transport.write(data)  # type: ignore[union-attr]
 
     def connectionMade(self) -> None:
+        self._timer = DeadlineTimer(self.clock, self._on_timer)
         self.core = self.make_core(self.clock.seconds())
         self.pump()
 
@@ -207,23 +239,14 @@ class CoreProtocol(Protocol):
             self.write(out)
         for event in core.events():
             self.handle(event)
-        deadline = core.deadline()
-        if deadline is None:
-            self.cancel_timer()
-            return
-        delay = max(0.0, deadline - self.clock.seconds())
-        if self._timer is not None and self._timer.active():
-            self._timer.reset(delay)
-        else:
-            self._timer = self.clock.callLater(delay, self._on_timer)
+        if self._timer is not None:
+            self._timer.at(core.deadline())
 
     def cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
+        if self._timer is not None:
             self._timer.cancel()
-        self._timer = None
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_timer(self, _deadline: float) -> None:
         if self.core is not None:
             self.core.handle_timer(self.clock.seconds())
             self.pump()
@@ -233,10 +256,14 @@ class SubscriberSession(CoreProtocol):
     """A core between a transport and the NAS. Subclasses handle their own events in
     :meth:`handle_event`; the shared ones (datagrams, frames, drops, the end) are here."""
 
-    def __init__(self, server: SubscriberServer, name: str, peer: str, rng: random.Random) -> None:
+    def __init__(
+        self, server: SubscriberServer, name: str, addr: object, rng: random.Random
+    ) -> None:
         self.server = server
         self.name = name
-        self.peer = peer
+        self.peer = peer_text(addr)
+        self.peer_host = peer_host(addr)
+        self.carrier = carrier_of(addr)
         self.rng = rng
         self.clock = server.reactor
         self.port: Port | None = None
@@ -248,6 +275,12 @@ class SubscriberSession(CoreProtocol):
         self.requested: dict[str, list[str]] = {}
         self.datagrams_in = 0
         self.datagrams_out = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.online: float | None = None
+        self.last_datagram_in: float | None = None
+        self.longest_silence = 0.0
+        self.mac: str | None = None
         self.status: SessionHandle | None = None  # in the status registry, if there is one
 
     def make_core(self, now: float) -> Core:
@@ -258,10 +291,12 @@ class SubscriberSession(CoreProtocol):
 
     def write(self, data: bytes) -> None:
         super().write(data)
+        self.bytes_out += len(data)
         if self.status is not None:
             self.status.add_bytes(sent=len(data))
 
     def dataReceived(self, data: bytes) -> None:
+        self.bytes_in += len(data)
         if self.status is not None:
             self.status.add_bytes(received=len(data))
         super().dataReceived(data)
@@ -295,6 +330,9 @@ class SubscriberSession(CoreProtocol):
     def handle(self, event: Any) -> None:
         if isinstance(event, DatagramReceived):
             self.datagrams_in += 1
+            now = self.clock.seconds()
+            self._silence(now)
+            self.last_datagram_in = now
             if self.port is not None:
                 self.port.send(event.datagram)
         elif isinstance(event, FrameSeen):
@@ -318,8 +356,16 @@ class SubscriberSession(CoreProtocol):
         if self.send_datagram(datagram):
             self.datagrams_out += 1
 
+    def _silence(self, now: float) -> None:
+        """The console's silence online, ended at *now* by a datagram or by the end."""
+        since = self.last_datagram_in if self.last_datagram_in is not None else self.online
+        if since is not None:
+            self.longest_silence = max(self.longest_silence, now - since)
+
     def attach(self, address: IPv4Address, mtu: int) -> None:
         self.detach()
+        if self.online is None:
+            self.online = self.clock.seconds()
         self.address = address
         if self.status is not None:
             self.status.online(str(address))
@@ -341,11 +387,18 @@ class SubscriberSession(CoreProtocol):
         """The core is done: detach, report, write what is left and close."""
         self.detach()
         self.cancel_timer()
+        now = self.clock.seconds()
+        self._silence(now)
+        assert self.core is not None
+        leftover = self.core.data_to_send()
+        if leftover and self.transport is not None:
+            self.transport.write(leftover)
+            self.bytes_out += len(leftover)
         report = SessionReport(
             name=self.name,
             peer=self.peer,
             started=self.started,
-            ended=self.clock.seconds(),
+            ended=now,
             reason=reason,
             cause=cause,
             detail=detail,
@@ -354,6 +407,15 @@ class SubscriberSession(CoreProtocol):
             requested=self.requested,
             datagrams_in=self.datagrams_in,
             datagrams_out=self.datagrams_out,
+            front_end=self.server.name,
+            carrier=self.carrier,
+            peer_host=self.peer_host,
+            online=self.online,
+            last_datagram_in=self.last_datagram_in,
+            longest_silence=self.longest_silence,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            mac=self.mac,
         )
         log.info(
             "{session}: ended after {seconds:.1f} s: {reason}{detail}; cause: {cause}",
@@ -368,10 +430,6 @@ class SubscriberSession(CoreProtocol):
             self.pcap = None
         if self.status is not None:
             self.status.end(cause, reason.value + (f" ({detail})" if detail else ""))
-        assert self.core is not None
-        leftover = self.core.data_to_send()
-        if leftover and self.transport is not None:
-            self.transport.write(leftover)
         self.report = report
         if self.transport is not None:
             self.transport.loseConnection()

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator
 
 _MASK = 0xFFFFFFFF
 _STATE_WORDS = 55
@@ -204,28 +203,30 @@ class V2Cipher:
         assert self._far_block == (index + 1) * _PAGE_BLOCKS - 1
         return int.from_bytes(b"".join(blocks), "little")
 
-    def _pieces(self, length: int) -> Iterator[tuple[int, int]]:
-        """The next *length* keystream bytes, page by page: (bytes as an int, how many)."""
+    def _stream(self, length: int) -> int:
+        """The next *length* keystream bytes as a little-endian int (advancing)."""
         start = self._position
         self._position = start + length
         page, offset = divmod(start, PAGE_BYTES)
-        while length:
-            count = min(length, PAGE_BYTES - offset)
-            k = self._page_int(page) >> (8 * offset)
-            if count < PAGE_BYTES - offset:
-                k &= (1 << (8 * count)) - 1
-            yield k, count
-            length -= count
+        k = self._page if page == self._page_index else self._page_int(page)
+        if offset:
+            k >>= 8 * offset
+        have = PAGE_BYTES - offset
+        while have < length:  # the rest from the next pages, each above the last
             page += 1
-            offset = 0
+            k |= self._page_int(page) << (8 * have)
+            have += PAGE_BYTES
+        if have > length:
+            k &= (1 << (8 * length)) - 1
+        return k
 
     def keystream(self, length: int) -> bytes:
         """The next *length* keystream bytes (advancing the stream by exactly that)."""
-        return b"".join(k.to_bytes(n, "little") for k, n in self._pieces(length))
+        return self._stream(length).to_bytes(length, "little") if length else b""
 
     def next_word(self) -> int:
         """The next keystream word (used by tests and key derivation checks)."""
-        return int.from_bytes(self.keystream(4), "little")
+        return self._stream(4)
 
     def apply(self, data: bytes, round_up: bool = True) -> bytes:
         """XOR *data* with the keystream. With *round_up*, a trailing partial word still
@@ -234,25 +235,29 @@ class V2Cipher:
         if not n:
             return b""
         start = self._position
+        self._position = start + n + ((-n & 3) if round_up else 0)
         page, offset = divmod(start, PAGE_BYTES)
         if offset + n <= PAGE_BYTES:  # the common case: within one page
-            self._position = start + n + ((-n & 3) if round_up else 0)
             k = self._page if page == self._page_index else self._page_int(page)
             if offset:
                 k >>= 8 * offset
             if offset + n < PAGE_BYTES:
                 k &= (1 << (8 * n)) - 1
             return (int.from_bytes(data, "little") ^ k).to_bytes(n, "little")
+        # Page by page: no keystream int as long as the data, to join and split again.
         parts = []
         done = 0
-        for k, count in self._pieces(n):
+        while done < n:
+            count = min(n - done, PAGE_BYTES - offset)
+            k = self._page_int(page) >> (8 * offset)
+            if count < PAGE_BYTES - offset:
+                k &= (1 << (8 * count)) - 1
             chunk = data[done : done + count]
-            done += count
             parts.append((int.from_bytes(chunk, "little") ^ k).to_bytes(count, "little"))
-        out = b"".join(parts)
-        if round_up and n & 3:
-            self._position += -n & 3
-        return out
+            done += count
+            page += 1
+            offset = 0
+        return b"".join(parts)
 
 
 def first_word(seed: int) -> int:

@@ -10,12 +10,15 @@ import secrets
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from dcsim.address import Listen
+from dcsim.address import Listen, listen_argument
 from dcsim.cli import EXIT_OK, Failed, UsageError
 from dcsim.service import serve
 from dcsim.settings import Settings
+
+_TCP_ONLY = partial(listen_argument, only="tcp", refusal="PSO runs over TCP")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pso.add_argument(
         "--listen",
-        type=_listen,
+        type=_TCP_ONLY,
         action="append",
         metavar="ADDR",
         help="login server address, e.g. tcp:127.0.0.1:9200 (repeatable; default: "
@@ -35,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pso.add_argument(
         "--ship-listen",
-        type=_listen,
+        type=_TCP_ONLY,
         metavar="ADDR",
         help="dcsim's ship address, e.g. tcp:127.0.0.1:5110 (default: pso.ship_listen)",
     )
@@ -68,16 +71,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(run=_run_export)
     purge = actions.add_parser("purge", help="delete lines older than pso.chat_retention_days")
     purge.set_defaults(run=_run_purge)
-
-
-def _listen(text: str) -> Listen:
-    try:
-        listen = Listen.from_text(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{e}, got {text!r}") from None
-    if listen.transport != "tcp":
-        raise argparse.ArgumentTypeError(f"PSO runs over TCP, got {text!r}")
-    return listen
 
 
 def _time(text: str) -> float:

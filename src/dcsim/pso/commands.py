@@ -387,22 +387,8 @@ class SetArrow(_FlagOnly):
 # --- fixed layouts ------------------------------------------------------------------
 
 
-def _u32(raw: bytes) -> int:
-    return int.from_bytes(raw, "little")
-
-
-#: How each kind of field is read and written. The hardware id is big-endian (the low
-#: 48 bits of the DC's FUNC_SYSINFO_ID), everything else little-endian.
-_READ: dict[str, Callable[[bytes], object]] = {
-    "u32": _u32,
-    "u8": lambda raw: raw[0],
-    "u16": lambda raw: int.from_bytes(raw, "little"),
-    "ipv4": IPv4Address,
-    "hwid": lambda raw: int.from_bytes(raw, "big"),
-    "ascii": ascii_field,
-    "text": cstr,
-    "rest": bytes,
-}
+#: How each kind of field is read (see _UNPACK) and written. The hardware id is big-endian
+#: (the low 48 bits of the DC's FUNC_SYSINFO_ID), everything else little-endian.
 _WRITE: dict[str, Callable[[object, int], bytes]] = {
     "u32": lambda v, n: v.to_bytes(4, "little"),  # type: ignore[attr-defined]
     "u8": lambda v, n: bytes((v,)),  # type: ignore[arg-type]
@@ -426,9 +412,13 @@ class _Fixed(Command):
 
     @classmethod
     def parse(cls, flag: int, body: bytes) -> Self:
-        fields, takes_flag = _PLANS.get(cls) or _plan(cls)
-        values = {name: read(body[start:stop]) for name, read, start, stop in fields}
-        if takes_flag:
+        plan = _PLANS.get(cls) or _plan(cls)
+        values = dict(zip(plan.names, plan.struct.unpack_from(body), strict=True))
+        for name, how in plan.convert:
+            values[name] = how(values[name])
+        if plan.rest is not None:
+            values[plan.rest[0]] = body[plan.rest[1] :]
+        if plan.takes_flag:
             values["flag"] = flag
         return cls(**values)
 
@@ -440,21 +430,62 @@ class _Fixed(Command):
         return getattr(self, "flag", 0), body
 
 
-Plan = tuple[tuple[tuple[str, Callable[[bytes], object], int, int | None], ...], bool]
-#: Per _Fixed class: (field name, reader, start, stop) for each named field of its
-#: LAYOUT, and whether it takes the header flag; made on first use.
-_PLANS: dict[type, Plan] = {}
+#: How a field kind is read: its struct code (for its size) and, unless struct's own
+#: value is the field's, how that value becomes it.
+_UNPACK: dict[str, tuple[Callable[[int], str], Callable[[bytes], object] | None]] = {
+    "u32": (lambda n: "I", None),
+    "u16": (lambda n: "H", None),
+    "u8": (lambda n: "B", None),
+    "ipv4": (lambda n: "4s", IPv4Address),
+    "hwid": (lambda n: "8s", lambda raw: int.from_bytes(raw, "big")),
+    "ascii": (lambda n: f"{n}s", ascii_field),
+    "text": (lambda n: f"{n}s", cstr),
+}
 
 
-def _plan(cls: type[_Fixed]) -> Plan:
-    fields = []
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one _Fixed class is parsed: one struct for the fixed part, what turns some of
+    its values into fields, where a ``rest`` field starts, whether it takes the flag."""
+
+    struct: struct.Struct
+    names: tuple[str, ...]
+    convert: tuple[tuple[str, Callable[[bytes], object]], ...]
+    rest: tuple[str, int] | None
+    takes_flag: bool
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type[_Fixed]) -> _Plan:
+    """Made on first use from ``LAYOUT``: the sizes there must be what struct makes of
+    the codes (4 for u32, 2 for u16, 1 for u8) for named fields."""
+    codes, names, convert = ["<"], [], []
+    rest = None
     offset = 0
     for name, kind, size in cls.LAYOUT:
-        stop = None if kind == "rest" else offset + size
-        if name is not None:
-            fields.append((name, _READ[kind], offset, stop))
+        if kind == "rest":
+            rest = (name, offset) if name is not None else None
+            continue
+        if name is None:
+            codes.append(f"{size}x")
+        else:
+            code, how = _UNPACK[kind]
+            codes.append(code(size))
+            names.append(name)
+            if how is not None:
+                convert.append((name, how))
         offset += size
-    plan = (tuple(fields), "flag" in cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    unpacker = struct.Struct("".join(codes))
+    assert unpacker.size == offset, f"{cls.__name__}: LAYOUT sizes do not match its fields"
+    plan = _Plan(
+        unpacker,
+        tuple(names),
+        tuple(convert),
+        rest,
+        "flag" in cls.__dataclass_fields__,  # type: ignore[attr-defined]
+    )
     _PLANS[cls] = plan
     return plan
 

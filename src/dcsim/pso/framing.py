@@ -15,7 +15,7 @@ before buffering the body, so memory stays bounded whatever a peer sends.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dcsim.pso.cipher import V2Cipher
 
@@ -26,8 +26,7 @@ HEADER_SIZE = HEADER.size
 MAX_COMMAND_SIZE = 0x7C00
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):  # value classes made for every command: tuples, the cheapest
     command: int
     flag: int
     size: int
@@ -36,8 +35,7 @@ class Header:
         return HEADER.pack(self.command, self.flag, self.size)
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One decrypted command: its header and its body (padding included)."""
 
     command: int
@@ -61,11 +59,22 @@ def encode(
     ``pad=False`` sends the body as it is and puts its true size in the header, as JP
     DC v1 does with its 90; the cipher still uses a whole word for the last bytes.
     """
+    data = bytearray()
+    append_frame(data, command, flag, body, pad=pad)
+    return cipher.apply(data) if cipher is not None else bytes(data)
+
+
+def append_frame(
+    buffer: bytearray, command: int, flag: int, body: bytes, *, pad: bool = True
+) -> None:
+    """Append one command's plaintext frame (as :func:`encode` makes it) to *buffer*."""
     size = pad4(HEADER_SIZE + len(body)) if pad else HEADER_SIZE + len(body)
     if size > MAX_COMMAND_SIZE:
         raise ValueError(f"command {command:02X} of 0x{size:X} bytes exceeds 0x7C00")
-    data = HEADER.pack(command, flag, size) + body + bytes(size - HEADER_SIZE - len(body))
-    return cipher.apply(data) if cipher is not None else data
+    buffer += HEADER.pack(command, flag, size)
+    buffer += body
+    if size - HEADER_SIZE - len(body):
+        buffer += bytes(size - HEADER_SIZE - len(body))
 
 
 class Decoder:
@@ -153,11 +162,11 @@ class Decoder:
         if header is None:
             if len(buffer) < HEADER_SIZE:
                 return None
-            raw = bytes(buffer[:HEADER_SIZE])
+            raw = buffer[:HEADER_SIZE]
             del buffer[:HEADER_SIZE]
             if cipher is not None:
                 raw = cipher.apply(raw)
-            header = Header(*HEADER.unpack(raw))
+            header = Header._make(HEADER.unpack(raw))
             if header.size < HEADER_SIZE:
                 raise FrameError(
                     f"command {header.command:02X} has size 0x{header.size:X}, "
@@ -172,9 +181,8 @@ class Decoder:
         length = header.size - HEADER_SIZE
         if len(buffer) < length:
             return None
-        body = bytes(buffer[:length])
+        body = buffer[:length]
         del buffer[:length]
         self._header = None
-        if cipher is not None:
-            body = cipher.apply(body, round_up=self.round_up)
+        body = bytes(body) if cipher is None else cipher.apply(body, round_up=self.round_up)
         return Frame(header.command, header.flag, body)

@@ -11,6 +11,7 @@ simulated internet (anything with ``listenTCP`` and ``IReactorTime``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import socket
@@ -21,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer, task
-from twisted.internet.interfaces import IDelayedCall, IReactorThreads
+from twisted.internet.interfaces import IReactorThreads
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 
 from dcsim.address import Listen
 from dcsim.auth.accounts import AccountSettings
+from dcsim.edge import DeadlineTimer
 from dcsim.log import Logger
 from dcsim.pso.commands import CheckResult, RawCommand
 from dcsim.pso.credentials import POLICIES, Credentials, Policy, RegisteredAccounts, Verdict
@@ -53,6 +55,7 @@ MAX_BACKLOG = 4096
 PURGE_INTERVAL = 6 * 3600.0
 
 
+@functools.lru_cache(maxsize=4096)  # the same few hosts connect again and again
 def _ipv4(host: str) -> IPv4Address:
     """The IPv4 address of a transport endpoint (IPv4-mapped IPv6 included)."""
     try:
@@ -112,8 +115,10 @@ class PsoServerProtocol(Protocol):
     def __init__(self, factory: PsoServerFactory) -> None:
         self.factory = factory
         self.session: Session | None = None
-        self._timer: IDelayedCall | None = None
-        self._armed_for = 0.0  # the deadline _timer was set for
+        # lazy: every command a player sends moves the idle deadline later; the call
+        # then fires early, finds nothing due and is set again, rather than being moved
+        # on every command
+        self._timer = DeadlineTimer(factory.reactor, self._on_timer, lazy=True)
         self._closing = False
         #: True while this protocol works its own session: output is written once at
         #: the end rather than after each command.
@@ -150,9 +155,7 @@ class PsoServerProtocol(Protocol):
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self.factory.sessions.discard(self)
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer.cancel()
         if self.session is not None:
             self.session.receive_data(b"", self.factory.reactor.seconds())
             self._drain_events()
@@ -202,25 +205,10 @@ class PsoServerProtocol(Protocol):
         return handled
 
     def _rearm(self) -> None:
-        """Keep one timer no later than the session's deadline. A deadline that moves
-        later (every command a player sends moves the idle deadline) leaves the timer
-        as it is: when it fires early, :meth:`_on_timer` finds nothing due and sets it
-        again, so the timer is not cancelled and rescheduled on every command."""
-        if self.session is None or self._closing:
-            return
-        deadline = self.session.deadline()
-        if self._timer is not None:
-            if deadline is not None and self._armed_for <= deadline:
-                return
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            delay = max(0.0, deadline - self.factory.reactor.seconds())
-            self._timer = self.factory.reactor.callLater(delay, self._on_timer)
-            self._armed_for = deadline
+        if self.session is not None and not self._closing:
+            self._timer.at(self.session.deadline())
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_timer(self, _deadline: float) -> None:
         if self.session is not None:
             self.session.handle_timer(self.factory.reactor.seconds())
             self._pump()
@@ -266,7 +254,11 @@ class PsoServerFactory(Factory):
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
         if self.watch is not None:
             self.watch(protocol, event)
-        _EVENT_HANDLERS.get(type(event), PsoServerFactory._other)(self, protocol, event)
+        handler = _EVENT_HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, protocol, event)
+        elif log.debugging:  # phase changes: a dozen a login
+            log.debug("{role} {peer}: {event}", role=self.role, peer=protocol.peer, event=event)
 
     def _check(self, protocol: PsoServerProtocol, event: CheckCredentials) -> None:
         self.checker.check(event.credentials, protocol.answer)
@@ -280,7 +272,7 @@ class PsoServerFactory(Factory):
             "{role} {peer}: {version} sub_version {sub:02X} logged in as guild card {gc} ({name})",
             role=self.role,
             peer=protocol.peer,
-            version=event.version.name,
+            version=event.version._name_,  # (Enum.name is a slow property)
             sub=event.sub_version,
             gc=event.guild_card,
             name=event.name.decode("latin-1"),
@@ -333,9 +325,6 @@ class PsoServerFactory(Factory):
             reason=event.reason,
             cause=f" [{event.cause.text}]" if event.cause else "",
         )
-
-    def _other(self, protocol: PsoServerProtocol, event: object) -> None:
-        log.debug("{role} {peer}: {event}", role=self.role, peer=protocol.peer, event=event)
 
 
 #: Event type -> what the edge does with it; anything else is logged at debug level.

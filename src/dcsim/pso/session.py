@@ -103,7 +103,7 @@ from dcsim.pso.events import (
     Redirected,
     Step,
 )
-from dcsim.pso.framing import MAX_COMMAND_SIZE, Decoder, FrameError, encode
+from dcsim.pso.framing import MAX_COMMAND_SIZE, Decoder, FrameError, append_frame, encode
 from dcsim.pso.ship import Ship, ShipFull
 from dcsim.pso.text import MARKER_JAPANESE
 from dcsim.pso.version import LOBBY_COUNT, Version
@@ -337,8 +337,11 @@ class Session:
     def data_to_send(self) -> bytes:
         if self._plain:
             assert self._sent_cipher is not None
-            self._out += self._sent_cipher.apply(self._plain)
+            sealed = self._sent_cipher.apply(self._plain)
             self._plain.clear()
+            if not self._out:
+                return sealed
+            self._out += sealed
         out = bytes(self._out)
         self._out.clear()
         return out
@@ -362,13 +365,21 @@ class Session:
         if self._closed is not None:
             return
         flag, body = command.pack()
-        self._queue(encode(command.code, flag, body))
+        # Queued in the clear; data_to_send encrypts everything queued at once.
+        append_frame(
+            self._out if self._sent_cipher is None else self._plain, command.code, flag, body
+        )
+        self.on_output()
+
+    def _send_flag(self, command: type[Command], flag: int) -> None:
+        """Send a command that is only its flag (the frame is made once per flag)."""
+        self._queue(_flag_frame(command, flag))
 
     def _queue(self, frame: bytes) -> None:
-        """Queue one command's plaintext frame (encrypted in :meth:`data_to_send`)."""
+        """Queue one command's plaintext frame, made beforehand (see :meth:`send`)."""
         if self._closed is not None:
             return
-        if self._sent_cipher is None:  # the hello
+        if self._sent_cipher is None:
             self._out += frame
         else:
             self._plain += frame
@@ -466,11 +477,11 @@ class Session:
         ):
             result = CheckResult.REGISTER
         if self.version is Version.V1:
-            self.send(V1CheckResult(result))
+            self._send_flag(V1CheckResult, result)
         elif self.version is Version.V2:
-            self.send(V2CheckResult(result))
+            self._send_flag(V2CheckResult, result)
         else:  # NTE: 0 asks for the connection info (8A), anything else goes to 8B
-            self.send(NteCheckResult(0 if verdict.accepted else 1))
+            self._send_flag(NteCheckResult, 0 if verdict.accepted else 1)
         if not verdict.accepted:
             self._close(
                 f"licence check refused: {verdict.reason or result.name}",
@@ -484,16 +495,16 @@ class Session:
     def _on_v1_register(self, command: V1Register) -> None:
         self.sub_version = command.sub_version
         self.language = command.language
-        self.send(V1RegisterResult(1))
+        self._send_flag(V1RegisterResult, 1)
         self._set_phase(Phase.AWAIT_LOGIN)
 
     def _on_v2_register(self, command: V2Register) -> None:
         self.language = command.language
-        self.send(V2RegisterResult(1))
+        self._send_flag(V2RegisterResult, 1)
         self._set_phase(Phase.AWAIT_LOGIN)
 
     def _on_nte_info(self, command: NteConnectionInfo) -> None:
-        self.send(NteConnectionResult(1))
+        self._send_flag(NteConnectionResult, 1)
         self._set_phase(Phase.AWAIT_LOGIN)
 
     # --- login server and ship: the login --------------------------------------------
@@ -580,7 +591,7 @@ class Session:
             self._set_phase(Phase.REDIRECTED)
             self._send_redirect()
         else:
-            self.send(SaveResult(1))  # the client saves and asks for the time (B1)
+            self._send_flag(SaveResult, 1)  # the client saves and asks for the time (B1)
             self._set_phase(Phase.REDIRECTED)
 
     def _send_redirect(self) -> None:
@@ -610,7 +621,7 @@ class Session:
             return
         self.send(ClientConfig(self.guild_card))
         self._queue(_lobby_list_frame(LOBBY_COUNT[self.version]))
-        self.send(NteRequestCharacter() if self.version is Version.NTE else RequestCharacter())
+        self._send_flag(NteRequestCharacter if self.version is Version.NTE else RequestCharacter, 0)
         self._events.append(
             LoggedIn(self.guild_card, self.version, self.sub_version, self.name, Step.SHIP_LOGIN)
         )
@@ -703,6 +714,12 @@ class Session:
 
 def _nothing() -> None:
     pass
+
+
+@functools.cache  # a few dozen: results and requests
+def _flag_frame(command: type[Command], flag: int) -> bytes:
+    """The plaintext frame of a flag-only command (90/9A results, 97, 95...)."""
+    return encode(command.code, *command(flag).pack())  # type: ignore[call-arg]
 
 
 @functools.cache  # two lists: DC v1's and v2's

@@ -166,12 +166,17 @@ class HomeServerKnobs:
     )
 
 
+ETHERNET_KINDS = ("broadband", "dcnet-ethernet")  # lines a broadband adapter uses
+
+
 @dataclass(frozen=True)
 class AccessKnobs:
-    kind: Literal["dialup", "dcnet", "broadband"] = setting(
+    kind: Literal["dialup", "dcnet", "dcnet-ethernet", "broadband"] = setting(
         "dialup",
         "The console's line: dialup (modem, PPP), dcnet (PPP straight to the access server,\n"
-        "as Flycast's DCNet mode does) or broadband (the adapter on Ethernet).",
+        "as Flycast's DCNet mode does), dcnet-ethernet (the adapter on DCNet's TCP 7655:\n"
+        "ARP and DHCP with the access network) or broadband (the adapter on an Ethernet\n"
+        "line; DHCP modelled by its result).",
     )
     ipcp_dns: DnsPolicy = setting(
         DnsPolicy.NAK, "dialup: the access server Naks, Acks or Rejects the DNS options."
@@ -208,7 +213,7 @@ class AccessKnobs:
     def __post_init__(self) -> None:
         if self.kind != "broadband" and self.router is not None:
             raise ValueError("router: only a broadband line has a home router")
-        if self.kind == "broadband" and self.home_server is not None:
+        if self.kind in ETHERNET_KINDS and self.home_server is not None:
             raise ValueError("home_server: only a dial-up path calls a home server")
         if not 1 <= len(self.dns) <= 2:
             raise ValueError("dns: one or two servers")
@@ -327,9 +332,10 @@ def scenario_from(data: dict[str, Any], source: str) -> Scenario:
             raise ConfigError(source, f"{key}.console", _choice("console", console_name, consoles))
         if access_name not in access:
             raise ConfigError(source, f"{key}.access", _choice("access", access_name, access))
-        if consoles[console_name].link == "modem" and access[access_name].kind == "broadband":
+        ethernet = access[access_name].kind in ETHERNET_KINDS
+        if consoles[console_name].link == "modem" and ethernet:
             raise ConfigError(source, key, f"a modem console on the {access_name} broadband line")
-        if consoles[console_name].link == "bba" and access[access_name].kind != "broadband":
+        if consoles[console_name].link == "bba" and not ethernet:
             raise ConfigError(source, key, f"a broadband adapter on the {access_name} dial-up")
         paths[name] = PathSpec(
             str(raw.get("text", "")),

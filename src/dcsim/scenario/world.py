@@ -44,6 +44,8 @@ from dcsim.client.console import Console
 from dcsim.client.link import Online
 from dcsim.client.report import SessionReport
 from dcsim.client.settings import ConsoleSettings
+from dcsim.dcnet.bba import BbaConfig, subnet_for
+from dcsim.dcnet.ethernet_server import EthernetServer
 from dcsim.dns import names
 from dcsim.dns.authority import Authority
 from dcsim.dns.authority import Policy as DnsPolicy
@@ -140,6 +142,7 @@ class World:
     cleanups: list[Callable[[], object]] = field(default_factory=list)
     lobby_names: list[str] = field(default_factory=list)  # the residents' names
     access_server: AccessServer | None = None  # dial-up and DCNet: the PPP access server
+    ethernet_server: EthernetServer | None = None  # DCNet Ethernet: the 7655 front end
     modem_setup: ModemSetup | None = None  # dial-up: what the fake modems share
 
     # --- what the world knows that a console does not -----------------------------------
@@ -432,6 +435,12 @@ def _access(
         world.console_host = host
         _dialup(world, nas, dns, capture_dir, rng)
         return
+    if access.kind == "dcnet-ethernet":
+        host = net.add_host("console")
+        world.hosts["console"] = host
+        world.console_host = host
+        _dcnet_ethernet(world, isp, capture_dir, rng)
+        return
     router = access.router
     if router is None:
         host = net.add_host("console")
@@ -540,6 +549,33 @@ def _dialup(
             wire.connect(world.clock, line, modem, ("console", "modem"))
 
         return console.run_modem(attach)
+
+    world._start = start
+
+
+def _dcnet_ethernet(world: World, nas: Nas, capture_dir: Path | None, rng: random.Random) -> None:
+    """The broadband adapter on DCNet's TCP 7655: dcsim's Ethernet front end at the ISP's
+    NAS (ARP, DHCP with the access network's DNS, IP), the console's adapter on it."""
+    address = nas.nas_address
+    config = BbaConfig(address, subnet_for(nas.pool, address), tuple(world.access.dns))
+    server_ = EthernetServer(
+        world.clock,
+        nas,
+        config,
+        AddressPool(nas.pool, exclude=[address]),
+        name="bba",
+        capture_dir=capture_dir,
+        seed=rng.getrandbits(32),
+    )
+    world.services.append(server_)
+    world.ethernet_server = server_
+
+    def start(console: Console) -> defer.Deferred[SessionReport]:
+        return console.run_bba(
+            lambda protocol: wire.connect(
+                world.clock, protocol, server_.buildProtocol(None), ("console", "dcnet")
+            )
+        )
 
     world._start = start
 

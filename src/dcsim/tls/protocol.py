@@ -19,12 +19,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 
+from dcsim.edge import DeadlineTimer
 from dcsim.tls.connection import (
     AlertReceived,
     ApplicationData,
@@ -67,7 +68,7 @@ class TlsProtocol(ProtocolWrapper):
         self.hello: HelloReceived | None = None
         self.handshake: HandshakeComplete | None = None
         self.error: TlsError | None = None
-        self._timer: IDelayedCall | None = None
+        self._timer = DeadlineTimer(clock, self._on_timer)
         self._pumping = False
         self._closing = False
 
@@ -86,7 +87,7 @@ class TlsProtocol(ProtocolWrapper):
         self._closing = True
         self.core.receive_data(b"", self.clock.seconds())
         self._pump()
-        self._cancel_timer()
+        self._timer.cancel()
         if self.error is not None:
             reason = Failure(self.error)
         self.disconnecting = True
@@ -137,7 +138,7 @@ class TlsProtocol(ProtocolWrapper):
                     self._handle(event)
         finally:
             self._pumping = False
-        self._rearm()
+        self._timer.at(self.core.deadline())
 
     def _handle(self, event: Event) -> None:
         if self.on_event is not None:
@@ -181,24 +182,7 @@ class TlsProtocol(ProtocolWrapper):
             if self.transport is not None:
                 self.transport.loseConnection()
 
-    def _rearm(self) -> None:
-        deadline = self.core.deadline()
-        if deadline is None:
-            self._cancel_timer()
-            return
-        delay = max(0.0, deadline - self.clock.seconds())
-        if self._timer is not None and self._timer.active():
-            self._timer.reset(delay)
-        else:
-            self._timer = self.clock.callLater(delay, self._on_timer)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_timer(self, _deadline: float) -> None:
         self.core.handle_timer(self.clock.seconds())
         self._pump()
 

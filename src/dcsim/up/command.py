@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from twisted.internet.defer import Deferred
 
 from dcsim.cli import Failed
+from dcsim.dcnet.command import add_session_log_option, open_session_log
+from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.service import serve
 from dcsim.settings import Settings
 from dcsim.up.system import Dcsim, Endpoint
@@ -34,13 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--call-log", type=Path, metavar="FILE", help="append every modem call (JSON lines)"
     )
+    add_session_log_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from twisted.internet import reactor  # the real reactor, only at this edge
 
-    settings = with_options(settings, pty=args.pty, serial=args.serial, call_log=args.call_log)
+    settings = with_options(
+        settings,
+        pty=args.pty,
+        serial=args.serial,
+        call_log=args.call_log,
+        session_log=args.session_log,
+    )
     return serve(UpServer(settings, reactor), reactor)
 
 
@@ -50,8 +59,10 @@ def with_options(
     pty: bool = False,
     serial: str | None = None,
     call_log: Path | None = None,
+    session_log: Path | None = None,
 ) -> Settings:
-    """*settings* with ``dcsim up``'s options (``--pty``, ``--serial``, ``--call-log``)."""
+    """*settings* with ``dcsim up``'s options (``--pty``, ``--serial``, ``--call-log``,
+    ``--session-log``)."""
     from dcsim.modem.command import serial_options
 
     modem = settings.modem
@@ -61,7 +72,10 @@ def with_options(
         modem = dataclasses.replace(modem, **serial_options(serial))  # type: ignore[arg-type]
     if call_log:
         modem = dataclasses.replace(modem, call_log=call_log)
-    return dataclasses.replace(settings, modem=modem)
+    dcnet = settings.dcnet
+    if session_log:
+        dcnet = dataclasses.replace(dcnet, session_log=session_log)
+    return dataclasses.replace(settings, modem=modem, dcnet=dcnet)
 
 
 def make_server(settings: Settings, reactor: Any) -> UpServer:
@@ -77,7 +91,12 @@ class UpServer:
         from dcsim.modem.command import open_call_log
 
         self.settings = settings
-        self.system = build(settings, reactor, open_call_log(settings.modem.call_log))
+        self.system = build(
+            settings,
+            reactor,
+            open_call_log(settings.modem.call_log),
+            open_session_log(settings.dcnet.session_log),
+        )
 
     def start(self) -> list[str]:
         return banner(self.system.start(), self.settings).splitlines()
@@ -86,14 +105,19 @@ class UpServer:
         return self.system.stop()
 
 
-def build(settings: Settings, reactor: object, call_log: object = None) -> Dcsim:
+def build(
+    settings: Settings,
+    reactor: object,
+    call_log: IO[str] | None = None,
+    session_log: SessionLog | None = None,
+) -> Dcsim:
     """The system, with a broken database, certificate or store as one :class:`Failed`."""
     from dcsim.auth.accounts import AccountsError
     from dcsim.pso.store import StoreError
     from dcsim.tls.certs import CertificateError
 
     try:
-        return Dcsim(settings, reactor, call_log=call_log)  # type: ignore[arg-type]
+        return Dcsim(settings, reactor, call_log=call_log, session_log=session_log)
     except (AccountsError, StoreError, CertificateError) as e:
         raise Failed(str(e)) from None
     except OSError as e:

@@ -17,7 +17,9 @@ from zope.interface import implementer
 
 
 class Options(usage.Options):
-    synopsis = "[--config FILE] [--pty] [--serial DEVICE[:BAUD]] [--call-log FILE]"
+    synopsis = (
+        "[--config FILE] [--pty] [--serial DEVICE[:BAUD]] [--call-log FILE] [--session-log FILE]"
+    )
     longdesc = (
         "Run dcsim's revival world, as `dcsim up` does: Flycast's DCNet front ends and "
         "fake Hayes modems put consoles on dcsim's virtual internet, with its DNS, "
@@ -32,6 +34,7 @@ class Options(usage.Options):
         ["config", "c", None, "settings file (TOML)"],
         ["serial", None, None, "also drive a real serial port as a fake modem (DEVICE[:BAUD])"],
         ["call-log", None, None, "append every modem call to this file (JSON lines)"],
+        ["session-log", None, None, "append every DCNet session to this file (JSON lines)"],
     ]
 
 
@@ -56,12 +59,13 @@ class ServiceMaker:
                 settings = load(Path(options["config"]), Settings)
             else:
                 settings = settings_from_environment()
-            call_log = options["call-log"]
+            call_log, session_log = options["call-log"], options["session-log"]
             settings = with_options(
                 settings,
                 pty=bool(options["pty"]),
                 serial=options["serial"],
                 call_log=Path(call_log) if call_log else None,
+                session_log=Path(session_log) if session_log else None,
             )
             return UpServer(settings, reactor)
 

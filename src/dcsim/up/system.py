@@ -34,6 +34,7 @@ from dcsim.auth.service import licence_factory
 from dcsim.cli import Failed
 from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import find_nas, serve_dns
+from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.dns.command import load as load_zones
 from dcsim.dns.server import DnsServer
 from dcsim.modem.answerers import builtin_answerers
@@ -74,6 +75,7 @@ class Dcsim:
         reactor: Any,
         *,
         call_log: IO[str] | None = None,
+        session_log: SessionLog | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
@@ -100,7 +102,12 @@ class Dcsim:
         self.pso = PsoService(settings.pso, data_dir, reactor=reactor, rng=self.rng)
         self.monitor.watch_pso(self.pso)
         self.dcnet = DcnetFrontEnds(
-            reactor, self.nas, settings.ppp, settings.dcnet, registry=self.registry
+            reactor,
+            self.nas,
+            settings.ppp,
+            settings.dcnet,
+            registry=self.registry,
+            session_log=session_log,
         )
         self.monitor.continue_modem_calls(self.dcnet.servers)
         self.modem_settings = dataclasses.replace(
