@@ -141,6 +141,16 @@ def dcsim_command(*args: str, config: Path | None = None) -> list[str]:
     return [sys.executable, "-m", "dcsim.cli", *settings, *args]
 
 
+def run_dcsim(
+    *args: str, config: Path | None = None, timeout: float = 60.0, **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """``dcsim ARGS`` to completion in the project's root, its output captured as text
+    (*options* go to :func:`subprocess.run`: ``input=``, ``env=``...)."""
+    options.setdefault("cwd", ROOT)
+    command = dcsim_command(*args, config=config)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **options)
+
+
 def started_dcsim(
     *args: str, config: Path | None = None, **options: Any
 ) -> contextlib.AbstractContextManager[Running]:

@@ -9,12 +9,11 @@ import sys
 import pytest
 
 from dcsim import cli
+from tests.running import run_dcsim
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dcsim.cli", *args], capture_output=True, text=True, timeout=60
-    )
+    return run_dcsim(*args)
 
 
 def test_help_lists_working_subcommands():

@@ -6,7 +6,6 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from dcsim.modem.calllog import read_file
 from tests.peers import require_program
-from tests.running import started_dcsim
+from tests.running import run_dcsim, started_dcsim
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,9 +134,7 @@ def _read_until(sock: socket.socket, end: bytes) -> bytes:
 
 
 def test_modem_without_a_transport_is_a_usage_error():
-    result = subprocess.run(
-        [sys.executable, "-m", "dcsim.cli", "modem"], capture_output=True, text=True, cwd=ROOT
-    )
+    result = run_dcsim("modem")
     assert result.returncode == 2
     assert (
         result.stderr == "dcsim: modem: give --listen, --pty or --serial (or set them in [modem])\n"
@@ -146,12 +143,8 @@ def test_modem_without_a_transport_is_a_usage_error():
 
 def test_unknown_profile_and_answerer_are_one_line_errors(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "dcsim.cli", "modem", "--pty", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        return run_dcsim(
+            "modem", "--pty", *args, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
         )
 
     result = run("--line", "mars")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import select
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from dcsim.modem.transports import DSR_POLL, SerialLines
-from tests.running import started_dcsim
+from tests.running import run_dcsim, started_dcsim
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,12 +94,7 @@ def test_dcsim_modem_drives_a_serial_device_through_pyserial():
 
 
 def test_a_missing_serial_device_is_one_line():
-    result = subprocess.run(
-        [sys.executable, "-m", "dcsim.cli", "modem", "--serial", "/dev/no-such-tty"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_dcsim("modem", "--serial", "/dev/no-such-tty")
     assert result.returncode == 1
     assert result.stderr.startswith("dcsim: modem: cannot open /dev/no-such-tty: ")
     assert result.stderr.count("\n") == 1

@@ -6,7 +6,6 @@ import json
 import random
 import socket
 import subprocess
-import sys
 from contextlib import AbstractContextManager
 
 import pytest
@@ -14,20 +13,14 @@ import pytest
 from dcsim.auth.accounts import Accounts, Outcome
 from dcsim.tls.connection import TlsClient
 from dcsim.tls.profiles import NTSSL_CONSOLE
-from tests.running import Running, started_dcsim
+from tests.running import Running, run_dcsim, started_dcsim
 from tests.tls.helpers import drive
 
 
 def dcsim(tmp_path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     config = tmp_path / "fast.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[accounts]\nscrypt_log2_n = 10\n')
-    return subprocess.run(
-        [sys.executable, "-m", "dcsim.cli", "--config", str(config), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_dcsim(*args, config=config, input=stdin)
 
 
 def test_the_account_lifecycle(tmp_path):

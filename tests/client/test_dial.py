@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dcsim.cli import main
-from tests.running import started, started_dcsim
+from tests.running import run_dcsim, started, started_dcsim
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,24 +83,8 @@ def running(tmp_path_factory):
 def _dial(args: list[str], data: Path) -> subprocess.CompletedProcess:
     settings = data / "settings.toml"
     settings.write_text(f'data_dir = "{data}"\n')
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dcsim.cli",
-            "--config",
-            str(settings),
-            "-q",
-            "dial",
-            "--json",
-            "--lobby-time",
-            "1",
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run_dcsim(
+        "-q", "dial", "--json", "--lobby-time", "1", *args, config=settings, timeout=120
     )
 
 

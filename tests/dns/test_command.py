@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 from twisted.internet import task
@@ -12,16 +10,16 @@ from twisted.internet import task
 from dcsim.address import Listen
 from dcsim.dns.settings import DnsSettings
 from dcsim.net.network import Network
-from tests.dns.helpers import ROOT, ZONES
+from tests.dns.helpers import ZONES
+from tests.running import run_dcsim
 
 
 def dcsim(*args: str, config: str | None = None, tmp: Path | None = None):
-    argv = [sys.executable, "-m", "dcsim.cli"]
+    path = None
     if config is not None and tmp is not None:
         path = tmp / "dns.toml"
         path.write_text(config)
-        argv += ["--config", str(path)]
-    return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return run_dcsim(*args, config=path)
 
 
 def test_check_lists_the_zones():

@@ -5,26 +5,19 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 
 import pytest
 
 from dcsim.pso.events import ChatLine
 from dcsim.pso.store import ChatLog, open_database
-from tests.pso.running import ROOT
+from tests.running import run_dcsim
 
 pytestmark = pytest.mark.slow  # each test starts dcsim in a process
 T0 = 1_150_000_000.0  # 2006-06-11T04:26:40Z
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dcsim.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    return run_dcsim(*args)
 
 
 @pytest.fixture

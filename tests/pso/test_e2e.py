@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 
 import pytest
 
 from dcsim.pso.client import PROFILES, ChatReceived, LobbyJoined, Phase, make_profile
 from dcsim.pso.version import Region, Version
-from tests.pso.running import ROOT, SocketClient, dcsim_pso
+from tests.pso.running import SocketClient, dcsim_pso
+from tests.running import run_dcsim
 
 pytestmark = pytest.mark.slow
 
@@ -39,23 +38,8 @@ def test_six_discs_meet_and_chat_then_the_chat_is_exported(tmp_path):
         ]
         for console in consoles:
             console.close()
-        export = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dcsim.cli",
-                "--config",
-                str(server.config),
-                "chatlog",
-                "export",
-                "--guild-card",
-                str(consoles[2].client.guild_card),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        card = str(consoles[2].client.guild_card)
+        export = run_dcsim("chatlog", "export", "--guild-card", card, config=server.config)
     assert export.returncode == 0, export.stderr
     rows = list(csv.DictReader(io.StringIO(export.stdout)))
     assert [(r["name"], r["lobby"], r["text"]) for r in rows] == [
@@ -122,22 +106,8 @@ def test_registered_accounts_made_with_dcsim_accounts(tmp_path):
     """The accounts policy decides from the database ``dcsim accounts`` writes."""
     with dcsim_pso(tmp_path, "members", 'credentials = "accounts"') as server:
         member = make_profile(Region.JP, Version.V2, serial="1A2B3C4D", access_key="MEMBER01")
-        added = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dcsim.cli",
-                "--config",
-                str(server.config),
-                "accounts",
-                "add",
-                member.serial,
-            ],
-            input=f"{member.access_key}\n",
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
+        added = run_dcsim(
+            "accounts", "add", member.serial, config=server.config, input=f"{member.access_key}\n"
         )
         assert added.returncode == 0, added.stderr
         console = SocketClient(member)
