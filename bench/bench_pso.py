@@ -47,7 +47,7 @@ from dcsim.pso.version import Region, Version
 CONCURRENT = 500
 #: The TCP measurement is repeated (a fresh server each time) and the median reported:
 #: the machine's two cores are shared, so one round can be off by a tenth.
-TCP_ROUNDS = 3
+TCP_ROUNDS = 5
 CONSOLE = IPv4Address("198.51.100.130")
 SERVER = IPv4Address("192.0.2.20")
 TARGET_RATE = 2000.0

@@ -6,8 +6,8 @@ virtual Dreamcast's dialler, TCP on a virtual host) asks the core for its ``dead
 after each pump and calls :meth:`DeadlineTimer.at` with it. The protocols differ in how
 they pump (one pass, or until the events stop; what a write may re-enter), so what they
 share is this: ``None`` cancels the call, the same deadline leaves it alone, another one
-moves it (``reset``, never a second call), and when it fires the owner is told which
-deadline it was for.
+moves it (never two calls pending), and when it fires the owner is told which deadline
+it was for.
 """
 
 from __future__ import annotations
@@ -53,14 +53,18 @@ class DeadlineTimer:
             self.cancel()
             return
         call = self._call  # set only while pending: _fired and cancel clear it
-        if call is None:
-            self._call = self.clock.callLater(
-                max(0.0, deadline - self.clock.seconds()), self._fired
-            )
-        elif deadline == self._at or (self.lazy and self._at <= deadline):
-            return
-        else:
-            call.reset(max(0.0, deadline - self.clock.seconds()))
+        if call is not None:
+            if deadline == self._at or (self.lazy and self._at <= deadline):
+                return
+            if deadline > self._at:
+                call.reset(max(0.0, deadline - self.clock.seconds()))
+                self._at = deadline
+                return
+            # Sooner: the reactor's reset() finds the call by a linear search of its
+            # heap, a cost per session that grows with the number of sessions; a
+            # cancelled call is only counted, and a new one is pushed in log time.
+            call.cancel()
+        self._call = self.clock.callLater(max(0.0, deadline - self.clock.seconds()), self._fired)
         self._at = deadline
 
     def cancel(self) -> None:

@@ -136,6 +136,8 @@ def test_activity_moves_the_idle_timeout_and_the_others_hear_who_joins(tmp_path,
     reactor, svc = service(tmp_path, idle_timeout=900)
     first, _first_proto, first_t = log_in(svc, reactor, PROFILES["us-v2"], 1)
     second, second_proto, _second_t = log_in(svc, reactor, PROFILES["jp-v1"], 2)
+    assert first_t.value() == b""  # what one player causes others to hear waits for
+    reactor.advance(0)  # the end of the reactor's turn, then goes in one write
     first.receive_data(first_t.value(), reactor.seconds())
     joined = [e.player.name for e in first.events() if isinstance(e, PlayerJoined)]
     assert joined == [PROFILES["jp-v1"].name]

@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 
 from dcsim.address import Listen
 from dcsim.auth.accounts import AccountSettings
+from dcsim.eager_tcp import listen_tcp
 from dcsim.edge import DeadlineTimer
 from dcsim.log import Logger
 from dcsim.pso.commands import CheckResult, RawCommand
@@ -167,7 +168,7 @@ class PsoServerProtocol(Protocol):
         the session itself (then :meth:`_pump` writes it all at the end), as when the
         ship sends to this player because of another one."""
         if not self._busy:
-            self._flush()
+            self.factory.flush_later(self)
 
     def _flush(self) -> None:
         """Write what the session has queued, and hang up once it has ended."""
@@ -245,8 +246,21 @@ class PsoServerFactory(Factory):
         self.ship = ship
         self.max_sessions = max_sessions
         self.sessions: set[PsoServerProtocol] = set()
+        self._unflushed: set[PsoServerProtocol] = set()
         # Told every session event with its protocol (``dcsim up`` feeds its status page).
         self.watch: Callable[[PsoServerProtocol, object], None] | None = None
+
+    def flush_later(self, protocol: PsoServerProtocol) -> None:
+        """Write *protocol*'s queued output at the end of this turn of the reactor, with
+        whatever else reaches it in the same turn."""
+        if not self._unflushed:
+            self.reactor.callLater(0, self._flush_all)
+        self._unflushed.add(protocol)
+
+    def _flush_all(self) -> None:
+        unflushed, self._unflushed = self._unflushed, set()
+        for protocol in unflushed:
+            protocol._flush()
 
     def buildProtocol(self, addr: Any) -> PsoServerProtocol:
         return PsoServerProtocol(self)
@@ -404,14 +418,14 @@ class PsoService:
         # A backlog as deep as the session limit, so a crowd connecting at once is
         # answered (or refused with a message) rather than left to SYN retries.
         backlog = min(self.settings.max_sessions, MAX_BACKLOG)
-        ship_port = self.reactor.listenTCP(
-            ship.port, self.ship_factory, backlog=backlog, interface=_any(ship)
+        ship_port = listen_tcp(
+            self.reactor, ship.port, self.ship_factory, backlog=backlog, interface=_any(ship)
         )
         self.ports.append(ship_port)
         for listen in self.settings.listen:
             self.ports.append(
-                self.reactor.listenTCP(
-                    listen.port, self.login, backlog=backlog, interface=_any(listen)
+                listen_tcp(
+                    self.reactor, listen.port, self.login, backlog=backlog, interface=_any(listen)
                 )
             )
         bound_ship = ship_port.getHost().port
