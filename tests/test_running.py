@@ -27,10 +27,11 @@ def test_yields_once_announced_and_reads_the_addresses() -> None:
         # the first line containing the words: "(modem mode)" comes first
         assert running.address("modem") == Listen("tcp", "127.0.0.1", 7654)
         assert running.address("dcnet PPP") == Listen("tcp", "127.0.0.1", 7654)
-        assert running.log == ["warming up\n"]
         with pytest.raises(KeyError):
             running.address("ship on")
         assert running.stop() == -signal.SIGTERM
+        # standard error has its own reader: all of it is in once the program has ended
+        assert running.log == ["warming up\n"]
     assert running.process.returncode == -signal.SIGTERM
 
 
