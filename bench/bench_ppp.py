@@ -15,8 +15,8 @@ import time
 import tracemalloc
 from ipaddress import IPv4Address
 
+from tests.ppp.helpers import online_client
 from twisted.internet import protocol, task
-from twisted.internet.testing import StringTransport
 
 from bench.report import Report, rate
 from dcsim.dcnet.frontends import DcnetFrontEnds
@@ -212,20 +212,7 @@ def memory(report: Report, connections: int = 1000) -> None:
     held = []
     for n in range(connections):
         session = front.ppp.buildProtocol(None)
-        transport = StringTransport()
-        session.makeConnection(transport)
-        client = PppLink(client_config(LOGIN), 0.0, rng=random.Random(n))
-        for _ in range(20):
-            out = client.data_to_send()
-            if out:
-                session.dataReceived(out)
-            back = transport.value()
-            transport.clear()
-            if back:
-                client.receive_data(back, 0.0)
-            if not out and not back:
-                break
-        assert session.port is not None, "session did not come online"
+        _, transport = online_client(session, LOGIN, seed=n)
         held.append((session, transport))
     gc.collect()
     after, peak = tracemalloc.get_traced_memory()

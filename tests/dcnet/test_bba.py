@@ -289,32 +289,16 @@ def test_tshark_decodes_the_ethernet_capture(tmp_path: Path) -> None:
 def test_stopping_the_front_ends_terminates_ppp_politely() -> None:
     """At shutdown every PPP session gets LCP Terminate-Request before its connection
     closes (Flycast sees no carrier loss over DCNet)."""
-    import random
-
     from dcsim.dcnet.frontends import DcnetFrontEnds
     from dcsim.dcnet.settings import DcnetSettings
-    from dcsim.ppp.auth import Login
     from dcsim.ppp.hdlc import Deframer
-    from dcsim.ppp.link import PppLink, client_config
+    from tests.ppp.helpers import online_client
 
     clock = task.Clock()
     internet = build_internet(clock, Settings(), None)
     front = DcnetFrontEnds(clock, internet.nas, PppSettings(), DcnetSettings())
     session = front.ppp.buildProtocol(None)
-    transport = StringTransport()
-    session.makeConnection(transport)
-    client = PppLink(client_config(Login("flycast1", "password")), 0.0, rng=random.Random(1))
-    for _ in range(20):
-        out = client.data_to_send()
-        if out:
-            session.dataReceived(out)
-        back = transport.value()
-        transport.clear()
-        if back:
-            client.receive_data(back, 0.0)
-        if not out and not back:
-            break
-    assert session.port is not None
+    client, transport = online_client(session)
     done = front.stop()
     terminate = Deframer().feed(transport.value())
     assert terminate and terminate[-1][:5] == b"\xff\x03\xc0\x21\x05"  # Terminate-Request

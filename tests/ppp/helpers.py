@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from twisted.internet.testing import StringTransport
 
 from dcsim.ppp import frame
 from dcsim.ppp.auth import Login
@@ -112,3 +115,23 @@ def frames_of(wire: bytes) -> list[tuple[int, ControlPacket | bytes]]:
         else:
             out.append((protocol, information))
     return out
+
+
+def online_client(server: Any, login: Login = FLYCAST, seed: int = 1) -> tuple[PppLink, Any]:
+    """A console's PPP link brought online against *server*, a Twisted protocol of the
+    access server (a DCNet front end's), over a ``StringTransport``: (link, transport)."""
+    transport = StringTransport()
+    server.makeConnection(transport)
+    client = PppLink(client_config(login), 0.0, rng=random.Random(seed))
+    for _ in range(20):
+        out = client.data_to_send()
+        if out:
+            server.dataReceived(out)
+        back = transport.value()
+        transport.clear()
+        if back:
+            client.receive_data(back, 0.0)
+        if not out and not back:
+            break
+    assert server.port is not None, "the session did not come online"
+    return client, transport
