@@ -246,7 +246,9 @@ class PsoServerFactory(Factory):
         self.ship = ship
         self.max_sessions = max_sessions
         self.sessions: set[PsoServerProtocol] = set()
-        self._unflushed: set[PsoServerProtocol] = set()
+        # In the order they were first told (a dict, not a set: the same order of writes
+        # every run, so a seeded world on the virtual internet replays alike).
+        self._unflushed: dict[PsoServerProtocol, None] = {}
         # Told every session event with its protocol (``dcsim up`` feeds its status page).
         self.watch: Callable[[PsoServerProtocol, object], None] | None = None
 
@@ -255,10 +257,10 @@ class PsoServerFactory(Factory):
         whatever else reaches it in the same turn."""
         if not self._unflushed:
             self.reactor.callLater(0, self._flush_all)
-        self._unflushed.add(protocol)
+        self._unflushed[protocol] = None
 
     def _flush_all(self) -> None:
-        unflushed, self._unflushed = self._unflushed, set()
+        unflushed, self._unflushed = self._unflushed, {}
         for protocol in unflushed:
             protocol._flush()
 
