@@ -137,6 +137,29 @@ def test_udp_protocol_answers_to_the_sender_and_ignores_garbage():
     assert addr == ("192.0.2.1", 1001) and DNSRecord.parse(data).header.id == 9
 
 
+def test_a_watch_is_told_every_query_cached_or_not_over_both_transports():
+    c = controller(edns=EdnsPolicy.DROP)
+    told: list[tuple[str, int, int | None]] = []
+    c.watch = lambda client, query, reply: told.append(
+        (client, DNSRecord.parse(query).header.id, reply and DNSRecord.parse(reply).header.id)
+    )
+    proto = DnsDatagramProtocol(c)
+    proto.transport = FakeUdp()
+    for qid in (1, 2):  # the second from the reply cache, on the edge's busy path
+        proto.datagramReceived(wire("www.example.", qid=qid), ("192.0.2.1", 1000))
+    proto.datagramReceived(wire("www.example.", qid=3, edns=1232), ("192.0.2.2", 1000))
+    for qid in (4, 5):
+        c.answer_tcp(wire("www.example.", qid=qid), "192.0.2.3")
+    assert c.hits == 2 and len(proto.transport.sent) == 2
+    assert told == [
+        ("192.0.2.1", 1, 1),
+        ("192.0.2.1", 2, 2),
+        ("192.0.2.2", 3, None),  # dropped: told with no reply
+        ("192.0.2.3", 4, 4),
+        ("192.0.2.3", 5, 5),
+    ]
+
+
 def test_udp_protocol_sends_late_answers_from_a_resolver():
     class Later:
         def __init__(self) -> None:

@@ -90,6 +90,9 @@ class DnsController:
         self.udp_cache = self.caches[Transport.UDP]
         self.queries = 0  # messages received, over both transports
         self.hits = 0  # of which answered from the reply cache
+        #: Told every query with its (first) reply, None for no answer, cached or not
+        #: (``dcsim up`` feeds its status page).
+        self.watch: Callable[[str, bytes, bytes | None], None] | None = None
 
     def may_recurse(self, client: str) -> bool:
         if self.resolver is None or not self.recursion_clients:
@@ -106,11 +109,35 @@ class DnsController:
         hit = self.udp_cache.get(data[2:])
         if hit is not None:
             self.hits += 1
-            return data[:2] + hit if hit else None
-        return self._answer(data, client, Transport.UDP)
+            result = data[:2] + hit if hit else None
+        else:
+            result = self._answer(data, client, Transport.UDP)
+        if self.watch is not None:
+            self._tell(data, client, result)
+        return result
 
     def answer_tcp(self, data: bytes, client: str) -> list[bytes] | Deferred[list[bytes]]:
         """The reply messages for *data* (several for a zone transfer, none for a drop)."""
+        result = self._answer_tcp(data, client)
+        if self.watch is not None:
+            self._tell(data, client, result)
+        return result
+
+    def _tell(self, data: bytes, client: str, result: Any) -> None:
+        watch = self.watch
+        assert watch is not None
+
+        def tell(reply: Any) -> Any:
+            first = reply[0] if isinstance(reply, list) and reply else reply
+            watch(client, data, first if isinstance(first, bytes) else None)
+            return reply
+
+        if isinstance(result, Deferred):
+            result.addCallback(tell)
+        else:
+            tell(result)
+
+    def _answer_tcp(self, data: bytes, client: str) -> list[bytes] | Deferred[list[bytes]]:
         self.queries += 1
         hit = self.caches[Transport.TCP].get(data[2:])
         if hit is not None:
@@ -191,7 +218,8 @@ class DnsDatagramProtocol(DatagramProtocol):
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:
         controller = self.controller
-        hit = self._cache.get(data[2:])
+        # the reply cache inline (the busy path), unless every query is to be told
+        hit = self._cache.get(data[2:]) if controller.watch is None else None
         if hit is not None:
             controller.queries += 1
             controller.hits += 1

@@ -16,13 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from dnslib import QTYPE, RCODE, DNSRecord
-from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from dcsim.auth.policy import Verdict
 from dcsim.causes import Cause
-from dcsim.dns.authority import Authority
-from dcsim.dns.server import DnsController
 from dcsim.modem.engine import CallConnected, CallLogged, DialStarted, Event
 from dcsim.modem.protocol import CallAddress, ModemProtocol, ModemSetup
 from dcsim.ppp.session import SubscriberServer, SubscriberSession
@@ -140,35 +137,6 @@ class Monitor:
             handle.in_lobby(f"block {event.block} lobby {event.lobby}")
         elif isinstance(event, Closed) and event.cause is not None:
             handle.end(event.cause, f"PSO: {event.reason}")
-
-
-class ObservedDns(DnsController):
-    """The DNS controller, telling the monitor every query and its answer."""
-
-    def __init__(self, authority: Authority, monitor: Monitor) -> None:
-        super().__init__(authority)
-        self.monitor = monitor
-
-    def answer_udp(self, data: bytes, client: str) -> Any:
-        result = super().answer_udp(data, client)
-        self._tell(data, client, result)
-        return result
-
-    def answer_tcp(self, data: bytes, client: str) -> Any:
-        result = super().answer_tcp(data, client)
-        self._tell(data, client, result)
-        return result
-
-    def _tell(self, data: bytes, client: str, result: Any) -> None:
-        def tell(reply: Any) -> Any:
-            first = reply[0] if isinstance(reply, list) and reply else reply
-            self.monitor.dns_answered(client, data, first if isinstance(first, bytes) else None)
-            return reply
-
-        if isinstance(result, Deferred):
-            result.addCallback(tell)
-        else:
-            tell(result)
 
 
 def _call_summary(record: Any) -> str:

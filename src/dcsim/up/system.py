@@ -36,7 +36,7 @@ from dcsim.dcnet.frontends import DcnetFrontEnds
 from dcsim.dcnet.internet import find_nas, serve_dns
 from dcsim.dcnet.sessionlog import SessionLog
 from dcsim.dns.command import load as load_zones
-from dcsim.dns.server import DnsServer
+from dcsim.dns.server import DnsController, DnsServer
 from dcsim.modem.answerers import builtin_answerers
 from dcsim.modem.command import Opened, build_setup
 from dcsim.modem.command import close as close_modem
@@ -46,7 +46,7 @@ from dcsim.net.topology import from_settings
 from dcsim.pso.server import PsoService
 from dcsim.settings import Settings
 from dcsim.status.web import listen_status
-from dcsim.up.monitor import Monitor, ObservedDns
+from dcsim.up.monitor import Monitor
 
 log = Logger()
 
@@ -90,7 +90,8 @@ class Dcsim:
         self.network = from_settings(settings.net, reactor, reactor)
         self.nas = find_nas(self.network, settings.ppp.nas)
 
-        self.dns = ObservedDns(load_zones(settings.dns), self.monitor)
+        self.dns = DnsController(load_zones(settings.dns))
+        self.dns.watch = self.monitor.dns_answered
         accounts = (
             open_accounts(settings.accounts, data_dir)
             if settings.auth.policy is Policy.ACCOUNTS
