@@ -399,13 +399,11 @@ def _ca(data_dir: Path) -> Any:
 def _observe(world: World, factory: Any) -> None:
     """Keep what the login server and the ship say happened (their events)."""
     role = factory.config.role.value
-    original = factory.handle_event
 
-    def handle_event(protocol: Any, event: object) -> None:
+    def watch(protocol: Any, event: object) -> None:
         world.server_events.append((role, event))
-        original(protocol, event)
 
-    factory.handle_event = handle_event
+    factory.watch = watch
 
 
 # --- the console's side --------------------------------------------------------------------
