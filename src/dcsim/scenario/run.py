@@ -101,7 +101,7 @@ def run_cell(
         console_settings,
         host,
         rules=rules,
-        check_chain=world.trust or _accept_any,
+        check_chain=world.trust,
         seed=seed,
         label=f"{console_settings.disc} {console_settings.link}",
     )
@@ -127,10 +127,6 @@ def run_cell(
         time.perf_counter() - started,
         tuple(world.call_log.records),
     )
-
-
-def _accept_any(chain: tuple[bytes, ...]) -> None:
-    """No licence server runs, so no chain is ever checked."""
 
 
 def run_scenario(

@@ -68,6 +68,7 @@ from dcsim.pso.settings import PsoSettings
 from dcsim.pso.version import Version
 from dcsim.scenario.model import AccessKnobs, WorldKnobs, resolve
 from dcsim.tls.certs import CA_FILE, CertificateSettings, ensure_credentials, trust_roots
+from dcsim.tls.connection import ChainCheck, accept_any_chain
 from dcsim.tls.keys import Credentials
 
 ROOT, JP, GTLD, PUBLIC = "203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"
@@ -135,7 +136,8 @@ class World:
     pso: PsoService | None = None
     call_log: CallLog = field(default_factory=CallLog)
     server_events: list[tuple[str, object]] = field(default_factory=list)
-    trust: Any = None
+    # The console's chain check: the licence CA's once a licence server runs.
+    trust: ChainCheck = accept_any_chain
     _start: Callable[[Console], defer.Deferred[SessionReport]] | None = None
     console_host: VirtualHost | None = None
     routes_after: list[tuple[VirtualHost, str]] = field(default_factory=list)
