@@ -103,7 +103,6 @@ def run_cell(
         rules=rules,
         check_chain=world.trust,
         seed=seed,
-        label=f"{console_settings.disc} {console_settings.link}",
     )
     box: list[Any] = []
     world.run_console(console).addBoth(box.append)
