@@ -8,8 +8,12 @@ from __future__ import annotations
 import dataclasses
 import random
 import shutil
+import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.selectreactor import SelectReactor
@@ -203,3 +207,75 @@ def test_stopping_hangs_up_a_modem_call_with_no_carrier(tmp_path: Path) -> None:
 
     assert "error" not in seen, seen.get("error")
     assert seen["heard"].endswith(b"NO CARRIER\r\n"), seen["heard"]
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_until(reactor: SelectReactor, done: Callable[[], bool], limit: float = 10.0) -> None:
+    """Turn *reactor* until *done()* or *limit* seconds have passed."""
+    deadline = time.monotonic() + limit
+    while not done() and time.monotonic() < deadline:
+        reactor.iterate(0.02)
+
+
+def stop(system: Dcsim, reactor: SelectReactor) -> None:
+    stopped: list[object] = []
+    system.stop().addBoth(stopped.append)
+    run_until(reactor, lambda: bool(stopped), 30)
+    assert stopped, "dcsim did not stop"
+
+
+def with_dns(tmp_path: Path, **changes: object) -> Settings:
+    settings = on_free_ports(tmp_path)
+    return dataclasses.replace(settings, dns=dataclasses.replace(settings.dns, **changes))
+
+
+def test_dns_transport_udp_listens_on_udp_only_as_dcsim_dns_does(tmp_path: Path) -> None:
+    tcp = free_tcp_port()
+    at = Listen.from_text
+    settings = with_dns(
+        tmp_path, transport="udp", listen=[at("udp:127.0.0.1:0"), at(f"tcp:127.0.0.1:{tcp}")]
+    )
+    reactor = SelectReactor()
+    system = Dcsim(settings, reactor, rng=random.Random(1))
+    try:
+        endpoints = {e.what for e in system.start()}
+        assert "DNS over UDP" in endpoints
+        assert "DNS over TCP" not in endpoints
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", tcp), timeout=5).close()
+    finally:
+        stop(system, reactor)
+
+
+def test_dns_over_tcp_keeps_the_dns_tcp_limits(tmp_path: Path) -> None:
+    """[dns] tcp_max_per_client = 1: a second connection from 127.0.0.1 is dropped while
+    the first stays open."""
+    reactor = SelectReactor()
+    system = Dcsim(with_dns(tmp_path, tcp_max_per_client=1), reactor, rng=random.Random(1))
+    try:
+        endpoints = {e.what: e.where for e in system.start()}
+        port = Listen.from_text(endpoints["DNS over TCP"]).port
+        first = socket.create_connection(("127.0.0.1", port), timeout=5)
+        second = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with first, second:
+            first.setblocking(False)
+            second.setblocking(False)
+
+            def closed(s: socket.socket) -> bool:
+                try:
+                    return s.recv(1) == b""
+                except BlockingIOError:
+                    return False
+                except ConnectionResetError:
+                    return True
+
+            run_until(reactor, lambda: closed(second))
+            assert closed(second)
+            assert not closed(first)
+    finally:
+        stop(system, reactor)

@@ -209,13 +209,22 @@ class DnsSettings:
         """The zones and the policy (raises ZoneFileError or ValueError)."""
         return Authority(Zones.load(self.zones), self.policy())
 
-    def serve(self, reactor: Any, listen: Sequence[Listen] | None = None) -> DnsServer:
+    def serve(
+        self,
+        reactor: Any,
+        listen: Sequence[Listen] | None = None,
+        *,
+        controller: DnsController | None = None,
+    ) -> DnsServer:
         """An authoritative server for these settings on *reactor* (real or a virtual
-        host), listening on *listen* (default: :attr:`listen`). With ``transport = udp``
+        host), answering through *controller* (default: one for :meth:`authority`) and
+        listening on *listen* (default: :attr:`listen`). With ``transport = udp``
         TCP addresses are skipped, and a virtual host is told whether a SYN to a closed
         port gets a reset or nothing (``tcp_closed``); the real kernel always resets.
         Raises ZoneFileError, ValueError or CannotListenError."""
-        server = DnsServer(reactor, DnsController(self.authority()), self.tcp_limits())
+        if controller is None:
+            controller = DnsController(self.authority())
+        server = DnsServer(reactor, controller, self.tcp_limits())
         self.open(server, self.listen if listen is None else listen)
         if self.transport == "udp" and hasattr(reactor, "rst_for_closed_ports"):
             reactor.rst_for_closed_ports = self.tcp_closed == "rst"
@@ -224,10 +233,13 @@ class DnsSettings:
     def open(self, server: DnsServer, listen: Sequence[Listen]) -> None:
         """Make *server* listen on each address of *listen* that ``transport`` allows
         (with ``transport = udp`` TCP addresses are skipped). Raises CannotListenError."""
-        for address in listen:
-            if address.transport == "tcp" and self.transport == "udp":
-                continue
+        for address in self.allowed(listen):
             server.listen(address)
+
+    def allowed(self, listen: Sequence[Listen]) -> list[Listen]:
+        """The addresses of *listen* that ``transport`` allows: with ``transport = udp``,
+        the UDP ones."""
+        return [a for a in listen if not (a.transport == "tcp" and self.transport == "udp")]
 
     def tcp_limits(self) -> TcpLimits:
         return TcpLimits(

@@ -149,9 +149,10 @@ class Dcsim:
 
     def _start_real(self) -> None:
         s = self.settings
-        server = DnsServer(self.reactor, self.dns)
+        # As `dcsim dns` serves: the [dns] TCP limits, and TCP only if transport allows.
+        server = s.dns.serve(self.reactor, listen=[], controller=self.dns)
         self._dns_servers.append(server)
-        for listen in s.dns.listen:
+        for listen in s.dns.allowed(s.dns.listen):
             self._open(f"DNS over {listen.transport.upper()}", listen, "dns.listen", server.listen)
         for listen in s.auth.listen:
             port = self._open(
