@@ -71,12 +71,19 @@ def serve_dns(
                 address=str(address),
             )
             continue
-        server = DnsServer(host, controller)
-        server.listen(Listen("udp", str(address), DNS_PORT))
-        if tcp:
-            server.listen(Listen("tcp", str(address), DNS_PORT))
-        servers.append(server)
+        servers.append(serve_dns_on(host, str(address), controller, tcp=tcp))
     return servers
+
+
+def serve_dns_on(
+    host: VirtualHost, address: str, controller: DnsController, *, tcp: bool = True
+) -> DnsServer:
+    """Answer through *controller* at *address* of *host*: UDP port 53, and TCP if *tcp*."""
+    server = DnsServer(host, controller)
+    server.listen(Listen("udp", address, DNS_PORT))
+    if tcp:
+        server.listen(Listen("tcp", address, DNS_PORT))
+    return server
 
 
 def build_internet(

@@ -46,10 +46,11 @@ from dcsim.client.report import SessionReport
 from dcsim.client.settings import ConsoleSettings
 from dcsim.dcnet.bba import BbaConfig, subnet_for
 from dcsim.dcnet.ethernet_server import EthernetServer
+from dcsim.dcnet.internet import serve_dns_on
 from dcsim.dns import names
 from dcsim.dns.authority import Authority
 from dcsim.dns.authority import Policy as DnsPolicy
-from dcsim.dns.server import DnsController, DnsServer
+from dcsim.dns.server import DnsController
 from dcsim.dns.settings import ResolverSettings
 from dcsim.dns.zone import Zone, Zones, load_hints, origin_from_filename
 from dcsim.dns.zonefile import Record, read_file
@@ -210,11 +211,7 @@ def _host(world: World, name: str, *addresses: str) -> VirtualHost:
 def _dns(
     world: World, host: VirtualHost, address: str, controller: DnsController, tcp: bool
 ) -> None:
-    server = DnsServer(host, controller)
-    server.listen(Listen("udp", address, 53))
-    if tcp:
-        server.listen(Listen("tcp", address, 53))
-    world.services.append(server)
+    world.services.append(serve_dns_on(host, address, controller, tcp=tcp))
 
 
 def _internet(world: World, rng: random.Random) -> None:
