@@ -24,7 +24,6 @@ from zope.interface import implementer
 
 from dcsim.causes import Cause
 from dcsim.client.dialler import (
-    AttemptFailed,
     Cancelled,
     Connected,
     DialEvent,
@@ -197,10 +196,6 @@ class SerialLine(Protocol):
     @property
     def attempts(self) -> int:
         return sum(isinstance(e, Dialling) for e in self.dial_events)
-
-    @property
-    def failed_attempts(self) -> list[AttemptFailed]:
-        return [e for e in self.dial_events if isinstance(e, AttemptFailed)]
 
 
 def ppp_online(event: NetworkUp) -> Online:

@@ -34,14 +34,12 @@ class WireEnd:
         self.peer: WireEnd | None = None
         self.connected = True
         self.disconnecting = False
-        self.bytes_written = 0
         self._paused = False
         self._held: list[bytes] = []
 
     def write(self, data: bytes) -> None:
         if self.disconnecting or not self.connected or not data or self.peer is None:
             return
-        self.bytes_written += len(data)
         self.clock.callLater(0, self.peer._receive, bytes(data))
 
     def writeSequence(self, data: list[bytes]) -> None:
