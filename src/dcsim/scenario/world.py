@@ -87,17 +87,19 @@ ACCOUNT_HASH_LOG2_N = 10  # scrypt cost for the cells' throw-away databases
 @functools.lru_cache(maxsize=64)
 def _zones(directory: Path, extra: tuple[tuple[str, str], ...] = ()) -> Zones:
     """The zones of *directory* with *extra* A records added to the zone each falls in."""
-    files = sorted(p for p in directory.iterdir() if p.name.endswith(".zone"))
     if not extra:
         return Zones.load(directory)
+    wanted = []  # each name parsed once: (label, its key, address)
+    for name, address in extra:
+        label = names.from_text(name.rstrip(".") + ".")
+        wanted.append((label, names.key(label), address))
     zones = []
-    for path in files:
+    for path in sorted(p for p in directory.iterdir() if p.name.endswith(".zone")):
         origin = origin_from_filename(path)
         records = read_file(path, origin)
         key = names.key(origin)
-        for name, address in extra:
-            label = names.from_text(name.rstrip(".") + ".")
-            if names.under(names.key(label), key):
+        for label, label_key, address in wanted:
+            if names.under(label_key, key):
                 rr = RR(label, QTYPE.A, rdata=A(address), ttl=300)
                 records.append(Record(rr, "scenario", 0))
         zones.append(Zone(origin, records, str(path)))
@@ -272,13 +274,10 @@ def _sega(world: World, data_dir: Path, rng: random.Random) -> None:
 
     sega = knobs.sega_dns
     island = lan_host("sega-dns", SEGA_DNS)
-    policy = DnsPolicy(foreign_names=sega.foreign_names, edns=sega.edns)
+    hints: tuple[RR, ...] = ()
     if sega.foreign_names.value == "upward_referral":
-        policy = DnsPolicy(
-            foreign_names=sega.foreign_names,
-            edns=sega.edns,
-            root_hints=_hints(resolve(Path("configs/zones/2006/root.hints"))),
-        )
+        hints = _hints(resolve(Path("configs/zones/2006/root.hints")))
+    policy = DnsPolicy(foreign_names=sega.foreign_names, edns=sega.edns, root_hints=hints)
     controller = DnsController(Authority(_zones(resolve(sega.zones)), policy))
     _dns(world, island, SEGA_DNS, controller, sega.transport == "udp+tcp")
     if sega.transport == "udp":
