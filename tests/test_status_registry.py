@@ -109,6 +109,13 @@ def test_each_kind_starts_where_its_sessions_start(registry):
     assert [s.id for s in registry.live()] == [1, 2, 3, 4]
 
 
+def test_a_handle_tells_its_state_as_its_info_does(registry):
+    session = registry.open_session(SessionKind.DCNET_PPP, "x")
+    assert session.state is State.LCP
+    session.set_state(State.AUTH)
+    assert session.state is session.info.state is State.AUTH
+
+
 def test_a_state_change_restarts_the_state_clock_but_a_repeat_does_not(registry, clock):
     session = registry.open_session(SessionKind.DCNET_PPP, "x")
     clock.advance(5)

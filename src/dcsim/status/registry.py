@@ -287,6 +287,11 @@ class SessionHandle:
         return self._record.freeze()
 
     @property
+    def state(self) -> State:
+        """The session's state now (what :attr:`info` would say, without building it)."""
+        return self._record.state
+
+    @property
     def ended(self) -> bool:
         return self._record.ended is not None
 

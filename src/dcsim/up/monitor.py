@@ -69,7 +69,7 @@ class Monitor:
             del self._modem_calls[name]
 
     def _training(self, handle: SessionHandle) -> None:
-        if not handle.ended and handle.info.state is State.DIALLING:
+        if not handle.ended and handle.state is State.DIALLING:
             handle.set_state(State.TRAINING)
 
     # --- PPP sessions of modem calls ------------------------------------------------
@@ -108,7 +108,7 @@ class Monitor:
             answers = tuple(str(rr.rdata) for rr in r.rr)
             rcode = RCODE.get(r.header.rcode)
         handle = self.registry.find(client)
-        if handle is not None and handle.info.state in (State.ONLINE, State.DNS):
+        if handle is not None and handle.state in (State.ONLINE, State.DNS):
             handle.set_state(State.DNS, name)
         self.registry.dns_query(client, name, str(qtype), answers, str(rcode))
 
