@@ -266,8 +266,6 @@ class PppLink:
         self.end_reason: EndReason | None = None
         self.end_detail = ""
         self.network_up = False
-        self.frames_in = 0
-        self.frames_out = 0
         self._compressor: Compressor | None = None
         self._decompressor: Decompressor | None = None
         self._send_accm = ALL_CONTROL
@@ -363,7 +361,6 @@ class PppLink:
     # -- receiving ------------------------------------------------------------------------
 
     def _receive_frame(self, raw: bytes, now: float) -> None:
-        self.frames_in += 1
         if self.config.trace:
             self._events.append(FrameSeen(Direction.RECEIVED, raw))
         try:
@@ -470,7 +467,6 @@ class PppLink:
             accm = self._send_accm
         if self.config.trace:
             self._events.append(FrameSeen(Direction.SENT, raw))
-        self.frames_out += 1
         self._out.append(encode_frame(raw, accm=accm, use_fcs32=self._send_fcs32))
 
     def _flush(self, layer: Layer, now: float) -> None:
