@@ -12,7 +12,6 @@ their defaults are marked *inferred* in the profiles.
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
@@ -152,7 +151,7 @@ class LineProfile:
 
 def load_profile(path: Path) -> LineProfile:
     """Read a line profile; ``extends = "jp"`` starts from a sibling file's values."""
-    data = _read_toml(path)
+    data = config.read_toml(path)
     seen = {path.resolve()}
     while "extends" in data:
         base_name = data.pop("extends")
@@ -162,7 +161,7 @@ def load_profile(path: Path) -> LineProfile:
         if base_path.resolve() in seen:
             raise ConfigError(str(path), "extends", f"loops back to {base_path}")
         seen.add(base_path.resolve())
-        data = _merge(_read_toml(base_path), data)
+        data = _merge(config.read_toml(base_path), data)
     return config.from_mapping(data, LineProfile, str(path))
 
 
@@ -181,18 +180,6 @@ def find_profile(name: str, directory: Path) -> Path:
 
 def _sibling(path: Path, name: str) -> Path:
     return path.parent / (name if name.endswith(".toml") else f"{name}.toml")
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), "", f"cannot read: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), "", f"not valid TOML: {e}") from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
