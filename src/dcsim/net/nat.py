@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Literal
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from dcsim.net.node import Datagram
+from dcsim.net.node import Datagram, _parse_quoted
+from dcsim.net.wire.base import WireError
 from dcsim.net.wire.checksum import finish, ones_sum
-from dcsim.net.wire.icmp import ERROR_TYPES, IcmpType
+from dcsim.net.wire.icmp import ERROR_TYPES, IcmpRepr, IcmpType
 
 if TYPE_CHECKING:
     from dcsim.net.node import Interface, Node
@@ -117,9 +118,6 @@ _QUERIES = {IcmpType.ECHO_REQUEST, IcmpType.ECHO_REPLY}
 
 def _quoted(dg: Datagram) -> Datagram | None:
     """The datagram quoted in an ICMP error, if *dg* is one and it parses."""
-    from dcsim.net.node import _parse_quoted
-    from dcsim.net.wire.base import WireError
-
     p = dg.payload
     if dg.header.proto != ICMP or len(p) < 28 or p[0] not in ERROR_TYPES:
         return None
@@ -132,8 +130,6 @@ def _quoted(dg: Datagram) -> Datagram | None:
 
 def _with_quote(dg: Datagram, quoted: Datagram, outer: dict[str, IPv4Address]) -> Datagram:
     """*dg* (an ICMP error) with its quote replaced, checksum recomputed."""
-    from dcsim.net.wire.icmp import IcmpRepr
-
     icmp = IcmpRepr.parse(dg.payload, verify_checksum=False)
     data = quoted.header.emit(quoted.payload)
     # Keep the quoted total length as it was (the quote is truncated).

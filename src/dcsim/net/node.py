@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from dcsim.edge import DeadlineTimer
+from dcsim.net.policy import clamp_mss
 from dcsim.net.reassembly import Reassembler
 from dcsim.net.routing import Route, RoutingTable
 from dcsim.net.wire import ipv4
@@ -316,8 +317,6 @@ class Node:
         out = route.interface
         clamp = _min_clamp(in_iface.mss_clamp, out.mss_clamp)
         if clamp is not None and header.proto == TCP:
-            from dcsim.net.policy import clamp_mss
-
             clamped = clamp_mss(dg, clamp)
             if clamped is not dg:
                 dg, data = clamped, b""

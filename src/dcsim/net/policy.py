@@ -30,8 +30,6 @@ def clamp_mss(dg: Datagram, clamp: int) -> Datagram:
     Returns *dg* itself when nothing changes. A SYN without the option is given one,
     since its sender would otherwise assume 536 only if it is a careful host.
     """
-    from dcsim.net.node import Datagram
-
     header = dg.header
     if header.frag_offset or len(dg.payload) < 14 or not dg.payload[13] & SYN:
         return dg
@@ -41,7 +39,7 @@ def clamp_mss(dg: Datagram, clamp: int) -> Datagram:
         return dg
     if seg.mss is not None and seg.mss <= clamp:
         return dg
-    return Datagram(header, replace(seg, mss=clamp).emit(header.src, header.dst))
+    return replace(dg, payload=replace(seg, mss=clamp).emit(header.src, header.dst))
 
 
 class Direction(Enum):
