@@ -228,7 +228,6 @@ class VirtualHost(Node):
             self._iss(),
             self._mss_for(dst),
             self.path_mtu(dst),
-            self.seconds(),
         )
         conn = TcpConnection(self, core, (src, sport), (dst, connector.port), connector=connector)
         self._tcp_conns[key] = conn
@@ -247,7 +246,6 @@ class VirtualHost(Node):
             self._mss_for(header.src),
             self.path_mtu(header.src),
             seg,
-            self.seconds(),
         )
         conn = TcpConnection(
             self,

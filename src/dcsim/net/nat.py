@@ -178,7 +178,6 @@ class Nat:
         self._out: dict[tuple[int, IPv4Address, int], _Mapping] = {}
         self._in: dict[tuple[int, int], _Mapping] = {}
         self._fragments: dict[tuple[IPv4Address, int], IPv4Address] = {}
-        self.translated = 0
 
     def _external(self, iface: Interface) -> IPv4Address:
         if self.external is not None:
@@ -233,7 +232,6 @@ class Nat:
         mapping.peers.add(header.dst)
         if header.mf:
             self._fragments[(header.dst, header.ident)] = header.src
-        self.translated += 1
         return rewrite(dg, src=external, sport=mapping.outside_port)
 
     def _outbound_error(self, dg: Datagram, quoted: Datagram, external: IPv4Address) -> Datagram:
@@ -316,7 +314,6 @@ class Nat:
         mapping.last_used = now
         if header.mf:
             self._fragments[(header.src, header.ident)] = mapping.inside
-        self.translated += 1
         if header.proto == ICMP:
             return rewrite(dg, dst=mapping.inside, sport=mapping.inside_port)
         return rewrite(dg, dst=mapping.inside, dport=mapping.inside_port)
@@ -329,7 +326,6 @@ class Nat:
         if mapping is None:
             return dg
         inner = rewrite(quoted, src=mapping.inside, sport=mapping.inside_port)
-        self.translated += 1
         return _with_quote(dg, inner, {"dst": mapping.inside})
 
 

@@ -107,10 +107,6 @@ class Interface:
         self._channel = None
         self._send = None
 
-    @property
-    def up(self) -> bool:
-        return self._send is not None
-
     def transmit(self, data: bytes) -> None:
         if self._send is None:
             self.node.drop("interface down", self.name)
@@ -119,10 +115,6 @@ class Interface:
 
     def receive(self, data: bytes) -> None:
         self.node.receive(self, data)
-
-    @property
-    def network(self) -> IPv4Network | None:
-        return self.address.network if self.address else None
 
     def __str__(self) -> str:
         return f"{self.node.name}/{self.name}"
