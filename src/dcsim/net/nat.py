@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from dcsim.net.node import Datagram, _parse_quoted
+from dcsim.net.node import ICMP, TCP, UDP, Datagram, _parse_quoted
 from dcsim.net.wire.base import WireError
 from dcsim.net.wire.checksum import finish, ones_sum
 from dcsim.net.wire.icmp import ERROR_TYPES, IcmpRepr, IcmpType
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 log = Logger()
 
-ICMP, TCP, UDP = 1, 6, 17
 # RFC 4787 REQ-5: UDP mappings last at least 2 minutes (5 recommended); RFC 5382 REQ-5:
 # established TCP at least 2 h 4 min; ICMP query mappings 60 s (RFC 5508 REQ-1).
 TIMEOUTS = {UDP: 300.0, TCP: 7440.0, ICMP: 60.0}

@@ -86,12 +86,16 @@ class Filter:
             return False
         payload = dg.payload
         if self.dst_ports:
-            if header.proto not in (6, 17) or len(payload) < 4 or header.frag_offset:
+            if (
+                header.proto not in (IpProto.TCP, IpProto.UDP)
+                or len(payload) < 4
+                or header.frag_offset
+            ):
                 return False
             if int.from_bytes(payload[2:4], "big") not in self.dst_ports:
                 return False
         return not self.icmp_types or (
-            header.proto == 1 and bool(payload) and payload[0] in self.icmp_types
+            header.proto == IpProto.ICMP and bool(payload) and payload[0] in self.icmp_types
         )
 
     def _apply(self, node: Node, iface: Interface, dg: Datagram, way: Direction) -> Datagram | None:

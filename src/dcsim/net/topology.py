@@ -46,12 +46,12 @@ from dcsim.config import ConfigError, setting
 from dcsim.net.link import LinkProfile
 from dcsim.net.nat import DnsIntercept, Nat
 from dcsim.net.network import Network
-from dcsim.net.node import Node
+from dcsim.net.node import TCP, UDP, Node
 from dcsim.net.policy import Filter
 from dcsim.net.settings import NetSettings
 from dcsim.net.tcp import TcpConfig
 
-_PROTO_NUMBERS = {"tcp": 6, "udp": 17}
+_PROTO_NUMBERS = {"tcp": TCP, "udp": UDP}
 
 
 class InterfaceAddress(IPv4Interface):
