@@ -345,8 +345,7 @@ def build(
                 raise ConfigError("topology", f"nodes.{name}.addresses", "a gateway needs one")
             # Without the real reactor (a task.Clock simulation) nothing can be relayed.
             allowed = (*spec.allow, *allow) if real_reactor is not None else ()
-            node = net.add_gateway(name, spec.addresses[0], real_reactor, allowed)
-            node.tcp_config = tcp
+            node = net.add_gateway(name, spec.addresses[0], real_reactor, allowed, tcp=tcp)
         else:
             node = net.add_host(name, tcp=tcp)
         for address in spec.addresses:
