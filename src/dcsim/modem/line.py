@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 from dcsim import config
 from dcsim.config import ConfigError, setting
+from dcsim.modem.dialstring import TONE_DIGITS
 from dcsim.modem.registers import REGISTERS, SETTINGS
 
 Method = Literal["tone", "pulse10", "pulse20"]
-DIGITS = frozenset("0123456789*#ABCD")
 
 
 @dataclass(frozen=True)
@@ -108,16 +108,25 @@ class LineProfile:
             low_high = getattr(self, name)
             if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
                 raise ValueError(f"{name}: expected [min, max] within [0, 1]")
-        if any(c not in DIGITS for c in self.outside_prefix):
+        if any(c not in TONE_DIGITS for c in self.outside_prefix):
             raise ValueError("outside_prefix: expected digits 0-9 * # A-D")
+        # Keys as register_range and the modem look them up: "s7" and "S07" become "S7".
+        registers: dict[str, RegisterRule] = {}
+        written: dict[int, str] = {}  # register -> its key as written, for the messages
         for key, rule in self.registers.items():
-            n = key[1:] if key[:1] in ("S", "s") else ""
-            if not (n.isascii() and n.isdigit()) or int(n) not in REGISTERS:
+            digits = key[1:] if key[:1] in ("S", "s") else ""
+            if not (digits.isascii() and digits.isdigit()) or int(digits) not in REGISTERS:
                 known = ", ".join(f"S{r}" for r in REGISTERS)
                 raise ValueError(f"registers.{key}: unknown register; known: {known}")
-            reg = REGISTERS[int(n)]
-            low = reg.low if rule.min is None else rule.min
-            high = reg.high if rule.max is None else rule.max
+            n = int(digits)
+            if n in written:
+                raise ValueError(f"registers.{key}: the same register as {written[n]}")
+            registers[f"S{n}"] = rule
+            written[n] = key
+        object.__setattr__(self, "registers", registers)
+        for n, key in written.items():
+            reg, rule = REGISTERS[n], registers[f"S{n}"]
+            low, high = self.register_range(n)
             if not reg.low <= low <= high <= reg.high:
                 raise ValueError(f"registers.{key}: range outside [{reg.low}, {reg.high}]")
             if rule.default is not None and not low <= rule.default <= high:
@@ -229,7 +238,7 @@ class PhoneBook:
     def __post_init__(self) -> None:
         for number in self.numbers:
             digits = normalise_number(number)
-            if not digits or any(c not in DIGITS for c in digits):
+            if not digits or any(c not in TONE_DIGITS for c in digits):
                 raise ValueError(f"numbers.{number}: expected digits 0-9 * # A-D")
         normalised = {normalise_number(n): e for n, e in self.numbers.items()}
         object.__setattr__(self, "numbers", normalised)
