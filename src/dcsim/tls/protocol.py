@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 
+from dcsim.address import peer_text
 from dcsim.edge import DeadlineTimer
 from dcsim.tls.connection import (
     AlertReceived,
@@ -203,9 +204,7 @@ def _peer(protocol: TlsProtocol) -> str:
     transport = protocol.transport
     if transport is None:
         return "-"
-    peer = transport.getPeer()
-    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
-    return f"{host}:{port}" if host is not None else str(peer)
+    return peer_text(transport.getPeer())
 
 
 class TlsServerFactory(WrappingFactory):
