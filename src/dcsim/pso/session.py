@@ -390,7 +390,6 @@ class Session:
     def kick(self, reason: str) -> None:
         self.send(MessageBox(reason.encode("latin-1", "replace")))
         self._close(reason, from_ship=True)
-        self.on_output()
 
     # --- dispatch --------------------------------------------------------------------
 
