@@ -41,7 +41,6 @@ from dcsim.tls.suites import CipherSuite, parse_suite
 
 log = Logger(namespace="dcsim.auth")
 
-AUTH_PATH = b"/cgi-bin/auth.cgi"
 DEFAULT_MAX_BODY = 16384
 #: Told each licence verdict with the client's host address.
 Watch = Callable[[str, Verdict], None]
