@@ -95,8 +95,6 @@ class RecordLink:
         self.trace = trace
         self.reader = RecordReader()
         self.ended = False
-        self.frames_in = 0
-        self.frames_out = 0
         self._out: list[bytes] = []
         self._events: list[object] = []
 
@@ -125,7 +123,6 @@ class RecordLink:
 
     def _frame(self, raw: bytes) -> EthernetFrame | None:
         """A received record as a frame, or None (dropped, with the reason as an event)."""
-        self.frames_in += 1
         if self.trace:
             self._events.append(FrameSeen(Direction.RECEIVED, raw))
         try:
@@ -141,7 +138,6 @@ class RecordLink:
             return
         if self.trace:
             self._events.append(FrameSeen(Direction.SENT, raw))
-        self.frames_out += 1
         self._out.append(record(raw))
 
     def _end(self, reason: Enum, detail: str = "") -> None:

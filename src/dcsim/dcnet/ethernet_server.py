@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from dcsim.dcnet.bba import BbaConfig, BbaSession, Online
 from dcsim.dcnet.ethernet import mac_text
 from dcsim.pcap import LinkType
-from dcsim.ppp.pool import AddressPool
-from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
-from dcsim.status.registry import SessionKind, SessionRegistry
+from dcsim.ppp.session import SubscriberServer, SubscriberSession
+from dcsim.status.registry import SessionKind
 
 log = Logger()
 
 
-class EthernetServer(SubscriberServer):
+class EthernetServer(SubscriberServer[BbaConfig]):
     """The broadband adapter's access network: ARP, DHCP and IP to the NAS."""
 
     linktype = LinkType.ETHERNET
     kind = SessionKind.DCNET_ETHERNET
-
-    def __init__(
-        self,
-        reactor: IReactorTime,
-        nas: Attachment,
-        config: BbaConfig,
-        pool: AddressPool,
-        *,
-        name: str = "bba",
-        capture_dir: Path | None = None,
-        seed: int | str = 0,
-        registry: SessionRegistry | None = None,
-    ) -> None:
-        super().__init__(
-            reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed, registry=registry
-        )
-        self.config = replace(config, trace=True) if capture_dir is not None else config
+    name = "bba"
 
     def make_core(self, now: float, rng: random.Random) -> BbaSession:
         return BbaSession(self.config, now, pool=self.pool)

@@ -519,9 +519,9 @@ class Layer:
             self.restart_count = 0
             self.timer_at = now + self.timing.restart
         elif action is Action.SCR:
-            self._identifier = (self._identifier + 1) & 0xFF
+            identifier = self.next_identifier()
             data = pack_options(self.negotiator.request())
-            self._request = ControlPacket(Code.CONFIGURE_REQUEST, self._identifier, data)
+            self._request = ControlPacket(Code.CONFIGURE_REQUEST, identifier, data)
             self._seen_reply = False
             self.outbox.append(self._request)
             self.restart_count -= 1
@@ -536,18 +536,15 @@ class Layer:
                 self.failures += 1
             self.outbox.append(self._answer)
         elif action is Action.STR:
-            self._identifier = (self._identifier + 1) & 0xFF
-            self.outbox.append(ControlPacket(Code.TERMINATE_REQUEST, self._identifier))
+            self._send(Code.TERMINATE_REQUEST, self.next_identifier())
             self.restart_count -= 1
             self.timer_at = now + self.timing.restart
         elif action is Action.STA:
             identifier = self._incoming.identifier if self._incoming is not None else 0
-            self.outbox.append(ControlPacket(Code.TERMINATE_ACK, identifier))
+            self._send(Code.TERMINATE_ACK, identifier)
         elif action is Action.SCJ:
             assert self._incoming is not None
-            self._identifier = (self._identifier + 1) & 0xFF
-            rejected = self._incoming.pack()
-            self.outbox.append(ControlPacket(Code.CODE_REJECT, self._identifier, rejected))
+            self._send(Code.CODE_REJECT, self.next_identifier(), self._incoming.pack())
         elif action is Action.SER:
             assert self._incoming is not None
             self.send_echo_reply(self._incoming)

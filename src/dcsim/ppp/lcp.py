@@ -149,11 +149,6 @@ class LcpNegotiator:
         self._auth_choices = list(c.authenticate_with)
         self.terms = LcpTerms()
 
-    @property
-    def magic(self) -> int:
-        """Our current Magic-Number (0 when not negotiated)."""
-        return self._magic
-
     # -- our request ----------------------------------------------------------------------
 
     def request(self) -> list[Option]:

@@ -266,8 +266,6 @@ class PppLink:
         self.end_reason: EndReason | None = None
         self.end_detail = ""
         self.network_up = False
-        self.frames_in = 0
-        self.frames_out = 0
         self._compressor: Compressor | None = None
         self._decompressor: Decompressor | None = None
         self._send_accm = ALL_CONTROL
@@ -363,7 +361,6 @@ class PppLink:
     # -- receiving ------------------------------------------------------------------------
 
     def _receive_frame(self, raw: bytes, now: float) -> None:
-        self.frames_in += 1
         if self.config.trace:
             self._events.append(FrameSeen(Direction.RECEIVED, raw))
         try:
@@ -390,7 +387,7 @@ class PppLink:
     def _protocol_reject(self, protocol: int, information: bytes, now: float) -> None:
         name = ppp_frame.protocol_name(protocol)
         if self.lcp.send_protocol_reject(protocol, information):
-            self._flush(self.lcp, now)
+            self._flush(self.lcp.protocol, self.lcp.outbox)
             self._events.append(Discarded(f"protocol {name} rejected"))
         else:
             self._events.append(Discarded(f"protocol {name} before LCP is open"))
@@ -460,30 +457,26 @@ class PppLink:
     # -- sending --------------------------------------------------------------------------
 
     def _send_frame(self, protocol: int, information: bytes) -> None:
-        if protocol == Protocol.LCP:
-            # LCP always goes with every control octet escaped and full headers
-            # (RFC 1661 §6.5; WinCE titles need it, modem_ppp.md §5.2)
-            raw = ppp_frame.encode(protocol, information)
-            accm = ALL_CONTROL
-        else:
-            raw = ppp_frame.encode(protocol, information, acfc=self._send_acfc, pfc=self._send_pfc)
-            accm = self._send_accm
+        # encode gives LCP full headers whatever was negotiated; it also goes with every
+        # control octet escaped (RFC 1661 §6.5; WinCE titles need it, modem_ppp.md §5.2)
+        raw = ppp_frame.encode(protocol, information, acfc=self._send_acfc, pfc=self._send_pfc)
+        accm = ALL_CONTROL if protocol == Protocol.LCP else self._send_accm
         if self.config.trace:
             self._events.append(FrameSeen(Direction.SENT, raw))
-        self.frames_out += 1
         self._out.append(encode_frame(raw, accm=accm, use_fcs32=self._send_fcs32))
 
-    def _flush(self, layer: Layer, now: float) -> None:
-        for packet in layer.outbox:
-            self._send_frame(layer.protocol, packet.pack())
-        layer.outbox.clear()
+    def _flush(self, protocol: int, outbox: list[ControlPacket]) -> None:
+        """Send what a layer or an authentication machine put in its *outbox*."""
+        for packet in outbox:
+            self._send_frame(protocol, packet.pack())
+        outbox.clear()
 
     # -- the layers' signals --------------------------------------------------------------
 
     def _run(self, layer: Layer, step: Callable[[], object], now: float) -> None:
         """Run one step of *layer*, send what it produced, then act on its signals."""
         step()
-        self._flush(layer, now)
+        self._flush(layer.protocol, layer.outbox)
         signals, layer.signals = layer.signals, []
         for signal in signals:
             if layer is self.lcp:
@@ -524,23 +517,18 @@ class PppLink:
         if terms.we_demand is not None:
             self.authenticator = authenticator_for(terms.we_demand, self.config.accounts, self.rng)
             self.authenticator.start(now)
-            self._flush_auth(self.authenticator)
+            self._flush(self.authenticator.protocol.protocol, self.authenticator.outbox)
         if terms.peer_demands is not None:
             if self.config.login is None:
                 self.close(now, EndReason.PEER_REFUSED_AUTH, "no login to answer with")
                 return
             self.auth_peer = peer_for(terms.peer_demands, self.config.login)
             self.auth_peer.start(now)
-            self._flush_auth(self.auth_peer)
+            self._flush(self.auth_peer.protocol.protocol, self.auth_peer.outbox)
         self._maybe_network(now)
 
-    def _flush_auth(self, machine: Authenticator | AuthPeer) -> None:
-        for packet in machine.outbox:
-            self._send_frame(machine.protocol.protocol, packet.pack())
-        machine.outbox.clear()
-
     def _after_auth(self, machine: Authenticator | AuthPeer, now: float) -> None:
-        self._flush_auth(machine)
+        self._flush(machine.protocol.protocol, machine.outbox)
         outcome = machine.outcome
         if outcome is None or machine in self._auth_reported:
             return

@@ -12,11 +12,8 @@ cause, to the server's observers.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from dcsim.pcap import LinkType
@@ -30,37 +27,18 @@ from dcsim.ppp.link import (
     PeerRequested,
     PppLink,
 )
-from dcsim.ppp.pool import AddressPool
 from dcsim.ppp.profile import describe_options
-from dcsim.ppp.session import Attachment, SubscriberServer, SubscriberSession
-from dcsim.status.registry import SessionKind, SessionRegistry, State
+from dcsim.ppp.session import SubscriberServer, SubscriberSession
+from dcsim.status.registry import State
 
 log = Logger()
 
 
-class AccessServer(SubscriberServer):
+class AccessServer(SubscriberServer[LinkConfig]):
     """An ISP's PPP access server attached to a NAS of the virtual internet."""
 
     linktype = LinkType.PPP_WITH_DIR
-
-    def __init__(
-        self,
-        reactor: IReactorTime,
-        nas: Attachment,
-        config: LinkConfig,
-        pool: AddressPool,
-        *,
-        name: str = "ppp",
-        capture_dir: Path | None = None,
-        seed: int | str = 0,
-        registry: SessionRegistry | None = None,
-        kind: SessionKind = SessionKind.DCNET_PPP,
-    ) -> None:
-        super().__init__(
-            reactor, nas, pool, name=name, capture_dir=capture_dir, seed=seed, registry=registry
-        )
-        self.kind = kind
-        self.config = replace(config, trace=True) if capture_dir is not None else config
+    name = "ppp"
 
     def make_core(self, now: float, rng: random.Random) -> PppLink:
         return PppLink(self.config, now, rng=rng, pool=self.pool)

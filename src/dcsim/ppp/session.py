@@ -12,11 +12,11 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from typing import Protocol as TypingProtocol
 
 from twisted.internet.interfaces import IAddress, IReactorTime
@@ -99,30 +99,42 @@ class SessionReport:
     mac: str | None = None  # the broadband adapter's hardware address
 
 
-class SubscriberServer(Factory):
-    """One session per connection or call; every session attaches to *nas* with an address
-    from *pool* (shared by every front end on the same NAS)."""
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")  # a core's settings, with a ``trace`` field
+
+
+class SubscriberServer(Factory, Generic[C]):
+    """One session per connection or call, its core made with *config*; every session
+    attaches to *nas* with an address from *pool* (shared by every front end on the same
+    NAS)."""
 
     linktype: LinkType = LinkType.RAW
     noisy = False  # sessions log their own start and end
     kind: SessionKind = SessionKind.DCNET_PPP  # how the status registry files its sessions
+    name = "subscriber"  # unless the front end is given another (sessions are name-1...)
     keep_reports = 100
 
     def __init__(
         self,
         reactor: IReactorTime,
         nas: Attachment,
+        config: C,
         pool: AddressPool,
         *,
-        name: str,
+        name: str | None = None,
         capture_dir: Path | None = None,
         seed: int | str = 0,
         registry: SessionRegistry | None = None,
     ) -> None:
         self.reactor = reactor
         self.nas = nas
+        # a capture is written from the frames the core reports (FrameSeen)
+        self.config: C = replace(config, trace=True) if capture_dir is not None else config
         self.pool = pool
-        self.name = name
+        if name is not None:
+            self.name = name
         self.capture_dir = capture_dir
         self.seed = seed
         self.registry = registry

@@ -29,7 +29,6 @@ SPECIAL_D = NEW_S | NEW_W | NEW_U  # unidirectional data
 
 TCP = 6
 _TH_FIN, _TH_SYN, _TH_RST, _TH_PUSH, _TH_ACK, _TH_URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
-_MAX_HEADER = 60 + 60  # longest IPv4 header plus longest TCP header
 
 
 class VjError(ValueError):
@@ -189,7 +188,6 @@ class Decompressor:
         self.slots = [_Slot() for _ in range(slots)]
         self._last: int | None = None
         self.tossing = False
-        self.errors = 0
 
     def toss(self) -> None:
         """A frame was lost on the line: drop compressed packets until one names its slot."""
@@ -213,7 +211,6 @@ class Decompressor:
         return bytes(packet)
 
     def _fail(self, why: str) -> None:
-        self.errors += 1
         self.tossing = True
         raise VjError(why)
 
