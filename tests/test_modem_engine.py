@@ -95,6 +95,23 @@ def test_a_line_profile_narrows_register_ranges():
     assert c.at("ATS6=65") == OK
 
 
+@pytest.mark.parametrize("key", ["s6", "S06"])
+def test_a_register_rule_written_otherwise_narrows_the_range_too(key):
+    line = LineProfile(**FAST, registers={key: RegisterRule(3, 3, 65)})
+    assert line.registers == {"S6": RegisterRule(3, 3, 65)}
+    c = Console(line)
+    c.at("ATE0")
+    assert c.at("ATS6?") == b"\r\n003\r\n" + OK
+    assert c.at("ATS6=2") == ERROR
+    assert c.at("ATS6=66") == ERROR
+    assert c.at("ATS6=65") == OK
+
+
+def test_a_register_given_twice_is_refused():
+    with pytest.raises(ValueError, match=r"registers\.s6: the same register as S6"):
+        LineProfile(registers={"S6": RegisterRule(3), "s6": RegisterRule(4)})
+
+
 def test_every_listed_command_is_accepted():
     c = Console()
     c.at("ATE0")

@@ -86,6 +86,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(source, "", f"not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise ConfigError(source, "", "not valid TOML: the file is not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(source, "", f"cannot read: {e.strerror or e}") from None
 
 
 def loads(text: str, cls: type[T], source: str = "<string>") -> T:

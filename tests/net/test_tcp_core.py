@@ -32,7 +32,7 @@ def seg(flags, seq, ack=0, payload=b"", window=65535, mss=None):
 
 
 def syn_sent(now=0.0, config=CONFIG):
-    sock = TcpSocket.connect(config, ISS, 1460, 1500, now)
+    sock = TcpSocket.connect(config, ISS, 1460, 1500)
     [syn] = sock.dispatch(now)
     assert (syn.flags, syn.seq, syn.mss) == (SYN, ISS, 1460)
     return sock
@@ -56,7 +56,7 @@ def test_handshake_and_the_first_rtt_sample():
 
 
 def test_a_passive_open_answers_syn_with_syn_ack_and_the_mss():
-    sock = TcpSocket.accept(CONFIG, ISS, 536, 576, seg(SYN, IRS, mss=1460), 0.0)
+    sock = TcpSocket.accept(CONFIG, ISS, 536, 576, seg(SYN, IRS, mss=1460))
     [synack] = sock.dispatch(0.0)
     assert (synack.flags, synack.seq, synack.ack, synack.mss) == (SYN | ACK, ISS, IRS + 1, 536)
     assert sock.mss == 536  # our path MTU limits what we send too
@@ -197,7 +197,7 @@ def test_frag_needed_shrinks_the_mss_and_resends_at_once():
 def test_sequence_numbers_wrap():
     assert unwrap(5, (1 << 32) - 10) == (1 << 32) + 5
     assert unwrap((1 << 32) - 10, (1 << 32) + 5) == (1 << 32) - 10
-    sock = TcpSocket.connect(CONFIG, (1 << 32) - 3, 1460, 1500, 0.0)
+    sock = TcpSocket.connect(CONFIG, (1 << 32) - 3, 1460, 1500)
     sock.dispatch(0.0)
     sock.process(0.1, seg(SYN | ACK, IRS, (1 << 32) - 2, mss=1460))
     sock.send(bytes(10))

@@ -20,6 +20,8 @@ from twisted.logger import Logger
 from twisted.protocols.wire import Echo
 from twisted.python.failure import Failure
 
+from dcsim.address import Listen
+
 RELAY_BUFFER = 64 * 1024  # bytes held while the relay's TCP connection is being made
 
 log = Logger()
@@ -30,19 +32,16 @@ def builtin_answerers() -> dict[str, IProtocolFactory]:
 
 
 def parse_tcp(name: str) -> tuple[str, int] | None:
-    """``tcp:HOST:PORT`` (numeric host, IPv6 in brackets) as (host, port), else None."""
-    kind, sep, rest = name.partition(":")
-    if kind != "tcp" or not sep:
-        return None
-    host, sep, port = rest.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
+    """``tcp:HOST:PORT`` (numeric host, IPv6 in brackets, port 1-65535 in ASCII digits) as
+    (host, port), else None."""
     try:
-        ipaddress.ip_address(host)
+        listen = Listen.from_text(name)
     except ValueError:
         return None
-    if not sep or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+    port_text = name.rpartition(":")[2]
+    if listen.transport != "tcp" or listen.port == 0 or not port_text.isascii():
         return None
-    return host, int(port)
+    return listen.host, listen.port
 
 
 def known(name: str, answerers: Mapping[str, IProtocolFactory]) -> bool:

@@ -12,7 +12,6 @@ their defaults are marked *inferred* in the profiles.
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,10 +20,10 @@ from typing import Any, Literal
 
 from dcsim import config
 from dcsim.config import ConfigError, setting
+from dcsim.modem.dialstring import TONE_DIGITS
 from dcsim.modem.registers import REGISTERS, SETTINGS
 
 Method = Literal["tone", "pulse10", "pulse20"]
-DIGITS = frozenset("0123456789*#ABCD")
 
 
 @dataclass(frozen=True)
@@ -109,16 +108,25 @@ class LineProfile:
             low_high = getattr(self, name)
             if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
                 raise ValueError(f"{name}: expected [min, max] within [0, 1]")
-        if any(c not in DIGITS for c in self.outside_prefix):
+        if any(c not in TONE_DIGITS for c in self.outside_prefix):
             raise ValueError("outside_prefix: expected digits 0-9 * # A-D")
+        # Keys as register_range and the modem look them up: "s7" and "S07" become "S7".
+        registers: dict[str, RegisterRule] = {}
+        written: dict[int, str] = {}  # register -> its key as written, for the messages
         for key, rule in self.registers.items():
-            n = key[1:] if key[:1] in ("S", "s") else ""
-            if not (n.isascii() and n.isdigit()) or int(n) not in REGISTERS:
+            digits = key[1:] if key[:1] in ("S", "s") else ""
+            if not (digits.isascii() and digits.isdigit()) or int(digits) not in REGISTERS:
                 known = ", ".join(f"S{r}" for r in REGISTERS)
                 raise ValueError(f"registers.{key}: unknown register; known: {known}")
-            reg = REGISTERS[int(n)]
-            low = reg.low if rule.min is None else rule.min
-            high = reg.high if rule.max is None else rule.max
+            n = int(digits)
+            if n in written:
+                raise ValueError(f"registers.{key}: the same register as {written[n]}")
+            registers[f"S{n}"] = rule
+            written[n] = key
+        object.__setattr__(self, "registers", registers)
+        for n, key in written.items():
+            reg, rule = REGISTERS[n], registers[f"S{n}"]
+            low, high = self.register_range(n)
             if not reg.low <= low <= high <= reg.high:
                 raise ValueError(f"registers.{key}: range outside [{reg.low}, {reg.high}]")
             if rule.default is not None and not low <= rule.default <= high:
@@ -152,7 +160,7 @@ class LineProfile:
 
 def load_profile(path: Path) -> LineProfile:
     """Read a line profile; ``extends = "jp"`` starts from a sibling file's values."""
-    data = _read_toml(path)
+    data = config.read_toml(path)
     seen = {path.resolve()}
     while "extends" in data:
         base_name = data.pop("extends")
@@ -162,7 +170,7 @@ def load_profile(path: Path) -> LineProfile:
         if base_path.resolve() in seen:
             raise ConfigError(str(path), "extends", f"loops back to {base_path}")
         seen.add(base_path.resolve())
-        data = _merge(_read_toml(base_path), data)
+        data = _merge(config.read_toml(base_path), data)
     return config.from_mapping(data, LineProfile, str(path))
 
 
@@ -181,18 +189,6 @@ def find_profile(name: str, directory: Path) -> Path:
 
 def _sibling(path: Path, name: str) -> Path:
     return path.parent / (name if name.endswith(".toml") else f"{name}.toml")
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), "", f"cannot read: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), "", f"not valid TOML: {e}") from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +238,7 @@ class PhoneBook:
     def __post_init__(self) -> None:
         for number in self.numbers:
             digits = normalise_number(number)
-            if not digits or any(c not in DIGITS for c in digits):
+            if not digits or any(c not in TONE_DIGITS for c in digits):
                 raise ValueError(f"numbers.{number}: expected digits 0-9 * # A-D")
         normalised = {normalise_number(n): e for n, e in self.numbers.items()}
         object.__setattr__(self, "numbers", normalised)

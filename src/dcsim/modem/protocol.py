@@ -28,6 +28,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from dcsim.address import Listen
 from dcsim.edge import DeadlineTimer
 from dcsim.modem.answerers import resolve
 from dcsim.modem.calllog import CallLog, Party
@@ -321,7 +322,7 @@ class ModemFactory(Factory):
 
     def buildProtocol(self, addr: IAddress) -> ModemProtocol:
         host = getattr(addr, "host", "?")
-        name = f"tcp:[{host}]:{addr.port}" if ":" in host else f"tcp:{host}:{addr.port}"  # type: ignore[attr-defined]
+        name = str(Listen("tcp", host, addr.port))  # type: ignore[attr-defined]
         protocol = self.setup.protocol(name)
         protocol.factory = self
         return protocol

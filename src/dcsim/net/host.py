@@ -95,12 +95,16 @@ class VirtualHost(Node):
         """``IResolverSimple``: numeric addresses and :attr:`hosts_table` names."""
         if isIPAddress(name):
             return defer.succeed(name)
-        found = self.hosts_table.get(name.lower().rstrip("."))
+        found = self._lookup_host(name)
         if found is None:
             return defer.fail(error.DNSLookupError(f"{name} is not in {self.name}'s hosts table"))
         return defer.succeed(str(found))
 
     getHostByName = resolve
+
+    def _lookup_host(self, name: str) -> IPv4Address | None:
+        """*name*'s address in :attr:`hosts_table` (any case, a trailing dot allowed)."""
+        return self.hosts_table.get(name.lower().rstrip("."))
 
     @property
     def nameResolver(self) -> IHostnameResolver:
@@ -205,7 +209,7 @@ class VirtualHost(Node):
         try:
             dst = IPv4Address(connector.dst)
         except ValueError:
-            found = self.hosts_table.get(connector.dst.lower().rstrip("."))
+            found = self._lookup_host(connector.dst)
             if found is None:
                 return _FailedAttempt(
                     connector, error.DNSLookupError(f"{connector.dst}: not a known host")
@@ -228,7 +232,6 @@ class VirtualHost(Node):
             self._iss(),
             self._mss_for(dst),
             self.path_mtu(dst),
-            self.seconds(),
         )
         conn = TcpConnection(self, core, (src, sport), (dst, connector.port), connector=connector)
         self._tcp_conns[key] = conn
@@ -247,7 +250,6 @@ class VirtualHost(Node):
             self._mss_for(header.src),
             self.path_mtu(header.src),
             seg,
-            self.seconds(),
         )
         conn = TcpConnection(
             self,

@@ -28,16 +28,16 @@ from typing import TYPE_CHECKING, Literal
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from dcsim.net.node import Datagram
+from dcsim.net.node import ICMP, TCP, UDP, Datagram, _parse_quoted
+from dcsim.net.wire.base import WireError
 from dcsim.net.wire.checksum import finish, ones_sum
-from dcsim.net.wire.icmp import ERROR_TYPES, IcmpType
+from dcsim.net.wire.icmp import ERROR_TYPES, IcmpRepr, IcmpType
 
 if TYPE_CHECKING:
     from dcsim.net.node import Interface, Node
 
 log = Logger()
 
-ICMP, TCP, UDP = 1, 6, 17
 # RFC 4787 REQ-5: UDP mappings last at least 2 minutes (5 recommended); RFC 5382 REQ-5:
 # established TCP at least 2 h 4 min; ICMP query mappings 60 s (RFC 5508 REQ-1).
 TIMEOUTS = {UDP: 300.0, TCP: 7440.0, ICMP: 60.0}
@@ -117,9 +117,6 @@ _QUERIES = {IcmpType.ECHO_REQUEST, IcmpType.ECHO_REPLY}
 
 def _quoted(dg: Datagram) -> Datagram | None:
     """The datagram quoted in an ICMP error, if *dg* is one and it parses."""
-    from dcsim.net.node import _parse_quoted
-    from dcsim.net.wire.base import WireError
-
     p = dg.payload
     if dg.header.proto != ICMP or len(p) < 28 or p[0] not in ERROR_TYPES:
         return None
@@ -132,8 +129,6 @@ def _quoted(dg: Datagram) -> Datagram | None:
 
 def _with_quote(dg: Datagram, quoted: Datagram, outer: dict[str, IPv4Address]) -> Datagram:
     """*dg* (an ICMP error) with its quote replaced, checksum recomputed."""
-    from dcsim.net.wire.icmp import IcmpRepr
-
     icmp = IcmpRepr.parse(dg.payload, verify_checksum=False)
     data = quoted.header.emit(quoted.payload)
     # Keep the quoted total length as it was (the quote is truncated).
@@ -182,7 +177,6 @@ class Nat:
         self._out: dict[tuple[int, IPv4Address, int], _Mapping] = {}
         self._in: dict[tuple[int, int], _Mapping] = {}
         self._fragments: dict[tuple[IPv4Address, int], IPv4Address] = {}
-        self.translated = 0
 
     def _external(self, iface: Interface) -> IPv4Address:
         if self.external is not None:
@@ -237,7 +231,6 @@ class Nat:
         mapping.peers.add(header.dst)
         if header.mf:
             self._fragments[(header.dst, header.ident)] = header.src
-        self.translated += 1
         return rewrite(dg, src=external, sport=mapping.outside_port)
 
     def _outbound_error(self, dg: Datagram, quoted: Datagram, external: IPv4Address) -> Datagram:
@@ -320,7 +313,6 @@ class Nat:
         mapping.last_used = now
         if header.mf:
             self._fragments[(header.src, header.ident)] = mapping.inside
-        self.translated += 1
         if header.proto == ICMP:
             return rewrite(dg, dst=mapping.inside, sport=mapping.inside_port)
         return rewrite(dg, dst=mapping.inside, dport=mapping.inside_port)
@@ -333,7 +325,6 @@ class Nat:
         if mapping is None:
             return dg
         inner = rewrite(quoted, src=mapping.inside, sport=mapping.inside_port)
-        self.translated += 1
         return _with_quote(dg, inner, {"dst": mapping.inside})
 
 

@@ -108,11 +108,13 @@ class Network:
         address: IPv4Address | str,
         reactor: Any = None,
         allow: tuple[Listen, ...] = (),
+        *,
+        tcp: TcpConfig | None = None,
     ) -> VirtualHost:
         """The gateway to real sockets (see ``dcsim.net.gateway``), the default route."""
         from dcsim.net.gateway import Gateway
 
-        host = self.add_host(name)
+        host = self.add_host(name, tcp=tcp)
         host.add_address(address)
         self.gateway = Gateway(host, reactor, allow)
         self.set_default(host)

@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from dcsim.edge import DeadlineTimer
+from dcsim.net.policy import clamp_mss
 from dcsim.net.reassembly import Reassembler
 from dcsim.net.routing import Route, RoutingTable
 from dcsim.net.wire import ipv4
@@ -106,10 +107,6 @@ class Interface:
         self._channel = None
         self._send = None
 
-    @property
-    def up(self) -> bool:
-        return self._send is not None
-
     def transmit(self, data: bytes) -> None:
         if self._send is None:
             self.node.drop("interface down", self.name)
@@ -118,10 +115,6 @@ class Interface:
 
     def receive(self, data: bytes) -> None:
         self.node.receive(self, data)
-
-    @property
-    def network(self) -> IPv4Network | None:
-        return self.address.network if self.address else None
 
     def __str__(self) -> str:
         return f"{self.node.name}/{self.name}"
@@ -316,8 +309,6 @@ class Node:
         out = route.interface
         clamp = _min_clamp(in_iface.mss_clamp, out.mss_clamp)
         if clamp is not None and header.proto == TCP:
-            from dcsim.net.policy import clamp_mss
-
             clamped = clamp_mss(dg, clamp)
             if clamped is not dg:
                 dg, data = clamped, b""

@@ -30,8 +30,6 @@ def clamp_mss(dg: Datagram, clamp: int) -> Datagram:
     Returns *dg* itself when nothing changes. A SYN without the option is given one,
     since its sender would otherwise assume 536 only if it is a careful host.
     """
-    from dcsim.net.node import Datagram
-
     header = dg.header
     if header.frag_offset or len(dg.payload) < 14 or not dg.payload[13] & SYN:
         return dg
@@ -41,7 +39,7 @@ def clamp_mss(dg: Datagram, clamp: int) -> Datagram:
         return dg
     if seg.mss is not None and seg.mss <= clamp:
         return dg
-    return Datagram(header, replace(seg, mss=clamp).emit(header.src, header.dst))
+    return replace(dg, payload=replace(seg, mss=clamp).emit(header.src, header.dst))
 
 
 class Direction(Enum):
@@ -88,12 +86,16 @@ class Filter:
             return False
         payload = dg.payload
         if self.dst_ports:
-            if header.proto not in (6, 17) or len(payload) < 4 or header.frag_offset:
+            if (
+                header.proto not in (IpProto.TCP, IpProto.UDP)
+                or len(payload) < 4
+                or header.frag_offset
+            ):
                 return False
             if int.from_bytes(payload[2:4], "big") not in self.dst_ports:
                 return False
         return not self.icmp_types or (
-            header.proto == 1 and bool(payload) and payload[0] in self.icmp_types
+            header.proto == IpProto.ICMP and bool(payload) and payload[0] in self.icmp_types
         )
 
     def _apply(self, node: Node, iface: Interface, dg: Datagram, way: Direction) -> Datagram | None:

@@ -66,18 +66,11 @@ class SubscriberPort:
         self.pcap: PcapWriter | None = None
         self._deliver = deliver
         self.closed = False
-        self.sent = 0
-        self.delivered = 0
-
-    @property
-    def mtu(self) -> int:
-        return self.interface.mtu
 
     def send(self, datagram: bytes) -> None:
         """A datagram from the subscriber; bad ones are counted and logged by the NAS."""
         if self.closed:
             raise RuntimeError(f"subscriber port {self.name} is closed")
-        self.sent += 1
         if self.pcap is not None:
             self.pcap.write(self.nas.seconds(), datagram)
         self.interface.receive(bytes(datagram))
@@ -88,7 +81,6 @@ class SubscriberPort:
     def _deliver_now(self, datagram: bytes) -> None:
         if self.closed:
             return
-        self.delivered += 1
         if self.pcap is not None:
             self.pcap.write(self.nas.seconds(), datagram)
         self._deliver(datagram)

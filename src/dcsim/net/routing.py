@@ -64,6 +64,3 @@ class RoutingTable:
 
     def __iter__(self):
         return iter(list(self._routes))
-
-    def __len__(self) -> int:
-        return len(self._routes)

@@ -145,7 +145,6 @@ class TcpSocket:
         self._ooo: dict[int, bytes] = {}
         self._rcv_adv = 0  # right edge of the window we advertised
         self._fin_received_at: int | None = None
-        self.peer_closed = False
         # Congestion control (RFC 5681), in bytes.
         self.cwnd = 0
         self.ssthresh = MAX_WINDOW
@@ -181,7 +180,7 @@ class TcpSocket:
     # --- construction ------------------------------------------------------------------
 
     @classmethod
-    def connect(cls, config: TcpConfig, iss: int, mss: int, path_mtu: int, now: float) -> TcpSocket:
+    def connect(cls, config: TcpConfig, iss: int, mss: int, path_mtu: int) -> TcpSocket:
         """An active open: SYN-SENT, the SYN goes out on the next dispatch."""
         sock = cls(config, iss, mss, path_mtu)
         sock._set_state(TcpState.SYN_SENT)
@@ -191,7 +190,7 @@ class TcpSocket:
 
     @classmethod
     def accept(
-        cls, config: TcpConfig, iss: int, mss: int, path_mtu: int, syn: TcpRepr, now: float
+        cls, config: TcpConfig, iss: int, mss: int, path_mtu: int, syn: TcpRepr
     ) -> TcpSocket:
         """A passive open from a SYN that reached a listener: SYN-RECEIVED."""
         sock = cls(config, iss, mss, path_mtu)
@@ -563,7 +562,6 @@ class TcpSocket:
         self._fin_received_at = None
         self.rcv_nxt += 1
         self._ack_now = True
-        self.peer_closed = True
         self._events.append(PeerClosed())
         state = self.state
         if state in (TcpState.SYN_RECEIVED, TcpState.ESTABLISHED):

@@ -287,7 +287,7 @@ class TcpConnection:
             self._timer.cancel()
             host.forget_tcp(self)
         else:
-            self._timer.at(self.core.poll_at())
+            self._timer.at(due)
 
     def _feed_core(self) -> None:
         core = self.core

@@ -46,12 +46,12 @@ from dcsim.config import ConfigError, setting
 from dcsim.net.link import LinkProfile
 from dcsim.net.nat import DnsIntercept, Nat
 from dcsim.net.network import Network
-from dcsim.net.node import Node
+from dcsim.net.node import TCP, UDP, Node
 from dcsim.net.policy import Filter
 from dcsim.net.settings import NetSettings
 from dcsim.net.tcp import TcpConfig
 
-_PROTO_NUMBERS = {"tcp": 6, "udp": 17}
+_PROTO_NUMBERS = {"tcp": TCP, "udp": UDP}
 
 
 class InterfaceAddress(IPv4Interface):
@@ -345,8 +345,7 @@ def build(
                 raise ConfigError("topology", f"nodes.{name}.addresses", "a gateway needs one")
             # Without the real reactor (a task.Clock simulation) nothing can be relayed.
             allowed = (*spec.allow, *allow) if real_reactor is not None else ()
-            node = net.add_gateway(name, spec.addresses[0], real_reactor, allowed)
-            node.tcp_config = tcp
+            node = net.add_gateway(name, spec.addresses[0], real_reactor, allowed, tcp=tcp)
         else:
             node = net.add_host(name, tcp=tcp)
         for address in spec.addresses:

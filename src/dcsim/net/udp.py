@@ -12,6 +12,7 @@ from twisted.internet.protocol import AbstractDatagramProtocol
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from dcsim.net.node import UDP
 from dcsim.net.wire.udp import HEADER_LEN, UdpRepr
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class UdpPort:
         dst = IPv4Address(host)
         src = self.local_ip or self.host.source_for(dst)
         payload = UdpRepr(self.port, port, bytes(datagram)).emit(src, dst)
-        self.host.send(17, dst, payload, src=src)
+        self.host.send(UDP, dst, payload, src=src)
 
     def writeSequence(self, seq: list[bytes], addr: tuple[str, int] | None = None) -> None:
         self.write(b"".join(seq), addr)
