@@ -1,4 +1,5 @@
-"""Listening addresses as users write them: ``tcp:127.0.0.1:5353``, ``udp:[::1]:53``."""
+"""Listening addresses as users write them: ``tcp:127.0.0.1:5353``, ``udp:[::1]:53``;
+and a connection's far end as text for logs (:func:`peer_text`, :func:`peer_host`)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,23 @@ def listen_argument(text: str, *, only: Transport | None = None, refusal: str = 
     if only is not None and listen.transport != only:
         raise argparse.ArgumentTypeError(f"{text!r}: {refusal or f'expected a {only}: address'}")
     return listen
+
+
+def peer_text(addr: object) -> str:
+    """A connection's far end as text: ``host:port``, a modem call, or whatever it is."""
+    host, port = getattr(addr, "host", None), getattr(addr, "port", None)
+    if host is not None and port is not None:
+        return f"{host}:{port}"
+    return peer_host(addr)
+
+
+def peer_host(addr: object) -> str:
+    """Who is at the far end, whatever connection it comes on: the host of a TCP
+    address (its port changes with every connection), the calling modem, or the text."""
+    host = getattr(addr, "host", None)
+    if host is not None:
+        return str(host)
+    number = getattr(addr, "number", None)
+    if number is not None:
+        return f"modem {number}"
+    return str(addr)

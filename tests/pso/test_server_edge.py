@@ -193,3 +193,15 @@ def test_a_console_that_stays_after_the_redirect_is_closed_after_the_grace(tmp_p
     reactor.advance(0.2)
     assert transport.disconnecting
     assert any("redirected; the client did not hang up" in line for line in logged)
+
+
+def test_a_second_login_with_the_same_guild_card_ends_the_first(tmp_path, logged):
+    reactor, svc = service(tmp_path)
+    first, _first_proto, first_t = log_in(svc, reactor, PROFILES["us-v2"], 1)
+    log_in(svc, reactor, PROFILES["us-v2"], 2)
+    assert not first_t.disconnecting  # the first is told at the end of the reactor's turn
+    reactor.advance(0)
+    assert first_t.disconnecting
+    first.receive_data(first_t.value(), reactor.seconds())
+    shown = [e.text for e in first.events() if type(e).__name__ == "MessageShown"]
+    assert shown == [b"the same guild card logged in again"]

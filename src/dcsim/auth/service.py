@@ -27,7 +27,7 @@ from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from dcsim.address import Listen
+from dcsim.address import Listen, peer_text
 from dcsim.auth.accounts import Accounts
 from dcsim.auth.policy import FormFields, Policy, Verdict, check_licence
 from dcsim.config import setting
@@ -41,7 +41,6 @@ from dcsim.tls.suites import CipherSuite, parse_suite
 
 log = Logger(namespace="dcsim.auth")
 
-AUTH_PATH = b"/cgi-bin/auth.cgi"
 DEFAULT_MAX_BODY = 16384
 #: Told each licence verdict with the client's host address.
 Watch = Callable[[str, Verdict], None]
@@ -157,7 +156,7 @@ class AuthResource(Resource):
         return b"POST only\r\n"
 
     def render_POST(self, request: HttpRequest) -> bytes:
-        peer = _peer(request)
+        peer = peer_text(request.getClientAddress())
         if getattr(request, "too_large", False):
             log.info(
                 "auth.cgi from {peer}: body over {limit} bytes refused",
@@ -244,12 +243,6 @@ def _parse_form(body: bytes) -> dict[str, str] | None:
     for key, value in pairs:
         form.setdefault(key, value)
     return form
-
-
-def _peer(request: HttpRequest) -> str:
-    peer = request.getClientAddress()
-    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
-    return f"{host}:{port}" if host is not None else str(peer)
 
 
 class _Directory(Resource):

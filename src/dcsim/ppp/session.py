@@ -24,6 +24,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from dcsim.address import peer_host, peer_text
 from dcsim.causes import Cause
 from dcsim.edge import DeadlineTimer
 from dcsim.pcap import LinkType, PcapWriter
@@ -167,26 +168,6 @@ class SubscriberServer(Factory, Generic[C]):
         """End every session politely (PPP: LCP Terminate-Request), e.g. at shutdown."""
         for session in list(self.sessions):
             session.hang_up()
-
-
-def peer_text(addr: object) -> str:
-    """A connection's far end as text: ``host:port``, a modem call, or whatever it is."""
-    host, port = getattr(addr, "host", None), getattr(addr, "port", None)
-    if host is not None and port is not None:
-        return f"{host}:{port}"
-    return peer_host(addr)
-
-
-def peer_host(addr: object) -> str:
-    """Who is at the far end, whatever connection it comes on: the host of a TCP
-    address (its port changes with every connection), the calling modem, or the text."""
-    host = getattr(addr, "host", None)
-    if host is not None:
-        return str(host)
-    number = getattr(addr, "number", None)
-    if number is not None:
-        return f"modem {number}"
-    return str(addr)
 
 
 def carrier_of(addr: object) -> Carrier:

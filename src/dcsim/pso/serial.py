@@ -16,7 +16,6 @@ Sega's implementation; its prime tables are consecutive primes, which we generat
 
 from __future__ import annotations
 
-import bisect
 import random
 
 from dcsim.pso.version import Region
@@ -89,8 +88,3 @@ def generate(region: Region, subdomain: int, rng: random.Random) -> str:
     p1 = _first_primes(region, subdomain)[0]
     value = p1 * rng.choice(PRIMES2) * rng.choice(PRIMES3)
     return encode(value)
-
-
-def nearest_prime3(n: int) -> int:
-    """The smallest third-table prime >= *n* (for tests that compare the tables)."""
-    return PRIMES3[bisect.bisect_left(PRIMES3, n)]

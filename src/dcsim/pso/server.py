@@ -134,25 +134,22 @@ class PsoServerProtocol(Protocol):
         self.peer = f"{peer.host}:{peer.port}"
         self.session = Session(f.config, f.rng, _ipv4(peer.host), _ipv4(host.host), f.ship)
         self.session.on_output = self._output
-        self._busy = True
-        self.session.connection_made(f.reactor.seconds())
+        self._work(self._start, f.reactor.seconds())
+
+    def _start(self, now: float) -> None:
+        f, session = self.factory, self.session
+        assert session is not None
+        session.connection_made(now)
         f.sessions.add(self)
         if len(f.sessions) > f.max_sessions:
-            self.session.refuse(
+            session.refuse(
                 "The server is full. Please try again later.",
                 f"refused: {f.max_sessions} sessions already",
             )
-        self._busy = False
-        self._pump()
 
     def dataReceived(self, data: bytes) -> None:
         assert self.session is not None
-        self._busy = True
-        try:
-            self.session.receive_data(data, self.factory.reactor.seconds())
-        finally:
-            self._busy = False
-        self._pump()
+        self._work(self.session.receive_data, data, self.factory.reactor.seconds())
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self.factory.sessions.discard(self)
@@ -162,6 +159,18 @@ class PsoServerProtocol(Protocol):
             self._drain_events()
 
     # --- the pump --------------------------------------------------------------------
+
+    def _work(self, step: Callable[..., object], *args: Any) -> None:
+        """Call ``step(*args)`` on the session with its output held back (see
+        :meth:`_output`), then :meth:`_pump`. ``_busy`` is restored, not cleared: a
+        check answered at once reaches :meth:`answer` inside :meth:`_pump`, which has
+        set it and writes everything at its end."""
+        busy, self._busy = self._busy, True
+        try:
+            step(*args)
+        finally:
+            self._busy = busy
+        self._pump()
 
     def _output(self) -> None:
         """The session queued output: write it now, unless this protocol is working
@@ -217,8 +226,7 @@ class PsoServerProtocol(Protocol):
     def answer(self, verdict: Verdict) -> None:
         if self.session is None or self.session.closed is not None:
             return
-        self.session.credentials_checked(verdict, self.factory.reactor.seconds())
-        self._pump()
+        self._work(self.session.credentials_checked, verdict, self.factory.reactor.seconds())
 
 
 class PsoServerFactory(Factory):

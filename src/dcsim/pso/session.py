@@ -194,7 +194,6 @@ class Session:
         "_sent_cipher",
         "address",
         "config",
-        "credentials",
         "guild_card",
         "language",
         "local_address",
@@ -229,7 +228,7 @@ class Session:
         self._events: list[object] = []
         self._phase = Phase.CLOSED
         self._handlers = _HANDLERS[Phase.CLOSED]
-        self._pending: tuple[Step, Command] | None = None
+        self._pending: Step | None = None  # the check asked for and not yet answered
         self._closed: Closed | None = None
         self._connected_at = 0.0
         self._last_activity = 0.0
@@ -243,7 +242,6 @@ class Session:
         self.guild_card = 0
         self.name = b""
         self.player_data = b""
-        self.credentials: Credentials | None = None
 
     # --- the core interface ----------------------------------------------------------
 
@@ -350,10 +348,10 @@ class Session:
         """The edge's answer to the last :class:`CheckCredentials`."""
         if self._closed is not None or self._pending is None:
             return
-        step, command = self._pending
+        step = self._pending
         self._pending = None
         if step is Step.CHECK:
-            self._answer_check(verdict, command)
+            self._answer_check(verdict)
         elif step is Step.LOGIN:
             self._answer_login(verdict)
         else:
@@ -392,7 +390,6 @@ class Session:
     def kick(self, reason: str) -> None:
         self.send(MessageBox(reason.encode("latin-1", "replace")))
         self._close(reason, from_ship=True)
-        self.on_output()
 
     # --- dispatch --------------------------------------------------------------------
 
@@ -437,9 +434,8 @@ class Session:
         self.send(MessageBox(text.encode("latin-1", "replace")))
         self._close(reason, cause)
 
-    def _ask(self, step: Step, command: Command, credentials: Credentials) -> None:
-        self.credentials = credentials
-        self._pending = (step, command)
+    def _ask(self, step: Step, credentials: Credentials) -> None:
+        self._pending = step
         self._set_phase(Phase.CHECKING)
         self._events.append(CheckCredentials(credentials, step))
 
@@ -448,7 +444,7 @@ class Session:
     def _on_v1_check(self, command: V1Check) -> None:
         self.version = Version.V1
         creds = Credentials(Version.V1, 0, command.serial, command.access_key)
-        self._ask(Step.CHECK, command, creds)
+        self._ask(Step.CHECK, creds)
 
     def _on_v2_check(self, command: V2Check) -> None:
         self.version = Version.V2
@@ -460,14 +456,14 @@ class Session:
             command.access_key,
             command.hardware_id,
         )
-        self._ask(Step.CHECK, command, creds)
+        self._ask(Step.CHECK, creds)
 
     def _on_nte_check(self, command: NteCheck) -> None:
         self.version = Version.NTE
         creds = Credentials(Version.NTE, 0x20, command.serial, command.access_key)
-        self._ask(Step.CHECK, command, creds)
+        self._ask(Step.CHECK, creds)
 
-    def _answer_check(self, verdict: Verdict, command: Command) -> None:
+    def _answer_check(self, verdict: Verdict) -> None:
         result = verdict.result
         if (
             verdict.accepted
@@ -527,7 +523,7 @@ class Session:
             command.hardware_id,
         )
         step = Step.LOGIN if self.config.role is Role.LOGIN else Step.SHIP_LOGIN
-        self._ask(step, command, creds)
+        self._ask(step, creds)
 
     def _refused(self, verdict: Verdict, where: str) -> bool:
         """End the session with a message if *verdict* refuses the login."""

@@ -47,6 +47,7 @@ from dcsim.tls.wire import (
     MAX_CIPHERTEXT,
     MAX_PLAINTEXT,
     RANDOM_LENGTH,
+    RECORD_HEADER,
     RENEGOTIATION_INFO_EMPTY,
     SSL3,
     TLS1_0,
@@ -364,8 +365,7 @@ class _Connection:
     def _write_record(self, content_type: ContentType, data: bytes) -> None:
         if self._write is not None:
             data = self._write.encrypt(content_type, data)
-        self._out += bytes((content_type, self.version >> 8, self.version & 0xFF))
-        self._out += len(data).to_bytes(2, "big")
+        self._out += RECORD_HEADER.pack(content_type, self.version, len(data))
         self._out += data
 
     def _write_app(self, data: bytes) -> None:

@@ -21,11 +21,12 @@ from collections.abc import Callable
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 
+from dcsim.address import peer_text
 from dcsim.edge import DeadlineTimer
+from dcsim.log import Logger
 from dcsim.tls.connection import (
     AlertReceived,
     ApplicationData,
@@ -147,28 +148,27 @@ class TlsProtocol(ProtocolWrapper):
             self.wrappedProtocol.dataReceived(event.data)
         elif isinstance(event, HandshakeComplete):
             self.handshake = event
-            log.debug(
-                "TLS with {peer}: {how}",
-                peer=_Lazy(lambda: _peer(self)),
-                how=_Lazy(lambda: event.description),
-            )
+            if log.debugging:
+                log.debug("TLS with {peer}: {how}", peer=_peer(self), how=event.description)
         elif isinstance(event, HelloReceived):
             self.hello = event
-            hello = event.hello
-            log.debug(
-                "hello from {peer}: {version}{v2}, suites {suites}",
-                peer=_Lazy(lambda: _peer(self)),
-                version=_Lazy(lambda: version_name(hello.version)),
-                v2=" (SSLv2 format)" if hello.v2_format else "",
-                suites=_Lazy(lambda: ", ".join(suite_name(s) for s in hello.suites)),
-            )
+            if log.debugging:
+                hello = event.hello
+                log.debug(
+                    "hello from {peer}: {version}{v2}, suites {suites}",
+                    peer=_peer(self),
+                    version=version_name(hello.version),
+                    v2=" (SSLv2 format)" if hello.v2_format else "",
+                    suites=", ".join(suite_name(s) for s in hello.suites),
+                )
         elif isinstance(event, AlertReceived):
-            log.debug(
-                "{severity} alert from {peer}: {alert}",
-                severity=event.level.name.lower(),
-                peer=_Lazy(lambda: _peer(self)),
-                alert=_Lazy(lambda: Alert(event.level, event.description).name),
-            )
+            if log.debugging:
+                log.debug(
+                    "{severity} alert from {peer}: {alert}",
+                    severity=event.level.name.lower(),
+                    peer=_peer(self),
+                    alert=Alert(event.level, event.description).name,
+                )
         elif isinstance(event, Closed):
             self.error = event.error
             if event.error is not None:
@@ -187,25 +187,11 @@ class TlsProtocol(ProtocolWrapper):
         self._pump()
 
 
-class _Lazy:
-    """A log field computed only if the event is formatted (debug events mostly are not)."""
-
-    __slots__ = ("compute",)
-
-    def __init__(self, compute: Callable[[], str]) -> None:
-        self.compute = compute
-
-    def __str__(self) -> str:
-        return self.compute()
-
-
 def _peer(protocol: TlsProtocol) -> str:
     transport = protocol.transport
     if transport is None:
         return "-"
-    peer = transport.getPeer()
-    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
-    return f"{host}:{port}" if host is not None else str(peer)
+    return peer_text(transport.getPeer())
 
 
 class TlsServerFactory(WrappingFactory):

@@ -158,9 +158,6 @@ class Reader:
     def u16(self) -> int:
         return int.from_bytes(self.take(2), "big")
 
-    def u24(self) -> int:
-        return int.from_bytes(self.take(3), "big")
-
     def vector(self, length_bytes: int, low: int = 0, high: int | None = None) -> bytes:
         n = int.from_bytes(self.take(length_bytes), "big")
         if n < low or (high is not None and n > high):
