@@ -42,11 +42,11 @@ class Script(protocol.Protocol):
 class EagerTcpTests(unittest.TestCase):
     timeout = 30
 
-    def serve(self, script) -> tuple[int, defer.Deferred, defer.Deferred]:
+    def serve(self, script, interface="127.0.0.1") -> tuple[int, defer.Deferred, defer.Deferred]:
         made: defer.Deferred = defer.Deferred()
         lost: defer.Deferred = defer.Deferred()
         factory = protocol.Factory.forProtocol(lambda: Script(script, made, lost))
-        port = listen_tcp(reactor, 0, factory, interface="127.0.0.1")
+        port = listen_tcp(reactor, 0, factory, interface=interface)
         self.addCleanup(port.stopListening)
         return port.getHost().port, made, lost
 
@@ -107,6 +107,22 @@ class EagerTcpTests(unittest.TestCase):
         for _ in range(3):  # the first may still be accepted; then EPIPE/ECONNRESET
             server_transport.write(b"x" * 1024)
         yield lost  # the reactor noticed and closed it: connectionLost, no exception
+
+    @defer.inlineCallbacks
+    def test_the_local_address_is_the_sockets_own(self):
+        def script(transport):
+            socket_name = transport.socket.getsockname()
+            transport.loseConnection()
+            return transport.getHost(), socket_name
+
+        for interface in ("127.0.0.1", "0.0.0.0"):  # from the port; from getsockname()
+            number, made, lost = self.serve(script, interface)
+            client = yield self.connect(number)
+            host, socket_name = yield made
+            self.assertEqual((host.type, host.host, host.port), ("TCP", *socket_name))
+            self.assertEqual(host.port, number)
+            yield client.closed
+            yield lost
 
     def test_other_reactors_listen_their_own_way(self):
         memory = MemoryReactor()

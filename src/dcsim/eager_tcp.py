@@ -9,8 +9,9 @@ about a tenth of the login server's CPU time per login (``make bench``, pso).
 
 Here a write with nothing queued ahead of it goes straight to ``socket.send``; what the
 kernel does not take (a full send buffer, an error) is queued the usual way, so the
-reactor sends the rest and discovers a dead connection exactly as before. Everything
-else (reading, producers, half-close, ``loseConnection``) is Twisted's own ``tcp.Server``.
+reactor sends the rest and discovers a dead connection exactly as before. On a port
+bound to one address, ``getHost()`` answers without a system call. Everything else
+(reading, producers, half-close, ``loseConnection``) is Twisted's own ``tcp.Server``.
 """
 
 from __future__ import annotations
@@ -43,9 +44,22 @@ class EagerServer(tcp.Server):
             data = data[sent:]
         super().write(data)
 
+    def getHost(self) -> Any:
+        # On a port bound to one address every connection's local address is the
+        # port's: known without a getsockname() per connection.
+        host = self.server.local_address
+        return host if host is not None else super().getHost()
+
 
 class EagerPort(tcp.Port):
     transport = EagerServer
+    #: The address of every connection accepted, when the port listens on one address.
+    local_address: Any = None
+
+    def startListening(self) -> None:
+        super().startListening()
+        if self.interface not in ("", "0.0.0.0", "::"):
+            self.local_address = self.getHost()
 
 
 def listen_tcp(

@@ -41,10 +41,10 @@ def service(tmp_path, **pso):
 
 
 def connect(factory, n=1):
-    proto = factory.buildProtocol(None)
+    peer = TwistedAddress("TCP", "127.0.0.1", 40000 + n)
+    proto = factory.buildProtocol(peer)
     transport = StringTransport(
-        hostAddress=TwistedAddress("TCP", "127.0.0.1", 9200),
-        peerAddress=TwistedAddress("TCP", "127.0.0.1", 40000 + n),
+        hostAddress=TwistedAddress("TCP", "127.0.0.1", 9200), peerAddress=peer
     )
     proto.makeConnection(transport)
     return proto, transport

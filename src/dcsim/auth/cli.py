@@ -68,7 +68,9 @@ def _register_auth(sub: argparse._SubParsersAction) -> None:
 
 
 def _auth(args: argparse.Namespace, settings: Settings) -> int:
-    from twisted.internet import reactor
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     changes: dict[str, object] = {}
     if args.listen:

@@ -195,7 +195,9 @@ def _dial_virtual(kind: str, console: ConsoleSettings, settings: Settings) -> Se
 def _dial_real(
     args: argparse.Namespace, console: ConsoleSettings, settings: Settings
 ) -> SessionReport:
-    from twisted.internet import reactor
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     from dcsim.net.network import Network
 

@@ -91,7 +91,9 @@ def _dcnet(args: argparse.Namespace, settings: DcnetSettings) -> DcnetSettings:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from twisted.internet import reactor  # the real reactor, only at this edge
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     dcnet = _dcnet(args, settings.dcnet)
     ppp = settings.ppp

@@ -65,7 +65,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for zone in load(dns, source).zones:
             print(f"{names.to_text(zone.origin)}\t{len(zone.nodes)} names\t{zone.source}")
         return EXIT_OK
-    from twisted.internet import reactor  # the real reactor, only at this edge
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     return serve(ZoneServer(dns, reactor, source), reactor, announce=_log_line)
 

@@ -111,7 +111,9 @@ def _unknown_answerer(name: str, answerers: Mapping[str, IProtocolFactory]) -> s
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from twisted.internet import reactor
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     modem = _options(args, settings.modem)
     return serve(ModemServer(modem, reactor), reactor)

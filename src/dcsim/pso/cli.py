@@ -87,7 +87,9 @@ def _time(text: str) -> float:
 
 
 def _run_pso(args: argparse.Namespace, settings: Settings) -> int:
-    from twisted.internet import reactor
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     pso = settings.pso
     if args.listen:

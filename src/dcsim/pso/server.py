@@ -113,8 +113,10 @@ class Checker:
 
 
 class PsoServerProtocol(Protocol):
-    def __init__(self, factory: PsoServerFactory) -> None:
+    def __init__(self, factory: PsoServerFactory, peer: Any) -> None:
         self.factory = factory
+        #: The client's address, as ``buildProtocol`` was given it.
+        self.peer_address = peer
         self.session: Session | None = None
         # lazy: every command a player sends moves the idle deadline later; the call
         # then fires early, finds nothing due and is set again, rather than being moved
@@ -130,7 +132,7 @@ class PsoServerProtocol(Protocol):
 
     def connectionMade(self) -> None:
         f = self.factory
-        peer, host = self.transport.getPeer(), self.transport.getHost()
+        peer, host = self.peer_address, self.transport.getHost()
         self.peer = f"{peer.host}:{peer.port}"
         self.session = Session(f.config, f.rng, _ipv4(peer.host), _ipv4(host.host), f.ship)
         self.session.on_output = self._output
@@ -273,7 +275,7 @@ class PsoServerFactory(Factory):
             protocol._flush()
 
     def buildProtocol(self, addr: Any) -> PsoServerProtocol:
-        return PsoServerProtocol(self)
+        return PsoServerProtocol(self, addr)
 
     def handle_event(self, protocol: PsoServerProtocol, event: object) -> None:
         if self.watch is not None:

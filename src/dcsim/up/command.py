@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from twisted.internet import reactor  # the real reactor, only at this edge
+    from dcsim.reactor import global_reactor
+
+    reactor = global_reactor()  # the real reactor, only at this edge
 
     settings = with_options(
         settings,
