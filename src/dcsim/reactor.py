@@ -55,14 +55,22 @@ if epollreactor is not None:
         doIteration = doPoll
 
 
+def install() -> None:
+    """Install :class:`EPollReactor` as the global reactor (``twistd --reactor
+    dcsim-epoll`` calls this before anything imports a reactor)."""
+    if epollreactor is None:
+        raise ImportError("dcsim's reactor needs epoll, which this system does not have")
+    from twisted.internet.main import installReactor
+
+    installReactor(EPollReactor())
+
+
 def global_reactor() -> Any:
     """The global reactor for a command to run on: :class:`EPollReactor`, installed
     now, unless a reactor is installed already (twistd's, a test's) or epoll is missing;
     then that one."""
     if epollreactor is not None and "twisted.internet.reactor" not in sys.modules:
-        from twisted.internet.main import installReactor
-
-        installReactor(EPollReactor())
+        install()
     from twisted.internet import reactor
 
     return reactor

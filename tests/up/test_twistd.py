@@ -75,11 +75,13 @@ def test_auth_tac_holds_an_ssl_handshake(tmp_path: Path) -> None:
         assert_stopped_cleanly(running.stop(), running.text)
 
 
-def test_pso_tac_greets_a_client(tmp_path: Path) -> None:
+def test_pso_tac_greets_a_client_on_dcsims_reactor(tmp_path: Path) -> None:
     config, ports = settings_file(tmp_path)
+    tac = ("-y", str(SERVERS / "pso.tac"))
     with twistd(
-        tmp_path, "-y", str(SERVERS / "pso.tac"), config=config, until="ship on"
+        tmp_path, "--reactor", "dcsim-epoll", *tac, config=config, until="ship on"
     ) as running:
+        assert "reactor class: dcsim.reactor.EPollReactor" in running.text
         assert f"login server on tcp:127.0.0.1:{ports['login']}" in running.text
         assert f"ship on tcp:127.0.0.1:{ports['ship']}" in running.text
         for port in (ports["login"], ports["ship"]):
