@@ -1,8 +1,10 @@
 import io
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
-from twisted.logger import LogLevel
+from twisted.logger import LogLevel, globalLogPublisher
 
 from dcsim.log import start_logging
 
@@ -16,3 +18,12 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+@pytest.fixture
+def log_events() -> Iterator[list[dict]]:
+    """Every log event emitted while the test runs, as Twisted's observers get them."""
+    seen: list[dict] = []
+    globalLogPublisher.addObserver(seen.append)
+    yield seen
+    globalLogPublisher.removeObserver(seen.append)

@@ -10,7 +10,6 @@ from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
     LogLevelFilterPredicate,
-    globalLogPublisher,
 )
 from twisted.logger import Logger as TwistedLogger
 
@@ -40,11 +39,8 @@ def test_the_level_filter_passes_what_twisteds_filter_passes(level):
 
 
 @pytest.fixture
-def seen():
-    got: list[dict] = []
-    globalLogPublisher.addObserver(got.append)
-    yield got
-    globalLogPublisher.removeObserver(got.append)
+def seen(log_events):
+    yield log_events
     start_logging("text", LogLevel.critical, io.StringIO())  # as tests/conftest.py has it
 
 

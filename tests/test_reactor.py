@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from twisted.internet.abstract import FileDescriptor
-from twisted.logger import globalLogPublisher
 
 from dcsim.reactor import EPollReactor
 
@@ -57,20 +56,6 @@ def pair(sockets: list) -> tuple[socket.socket, socket.socket]:
 
 
 @pytest.fixture
-def failures():
-    """The failures dcsim.reactor logs."""
-    seen: list = []
-
-    def observer(event: dict) -> None:
-        if event.get("log_namespace") == "dcsim.reactor" and "log_failure" in event:
-            seen.append(event["log_failure"])
-
-    globalLogPublisher.addObserver(observer)
-    yield seen
-    globalLogPublisher.removeObserver(observer)
-
-
-@pytest.fixture
 def sockets():
     made: list[socket.socket] = []
     yield made
@@ -104,7 +89,7 @@ def test_a_descriptor_removed_by_an_earlier_one_in_the_batch_is_skipped(reactor,
     assert second.received == b""  # epoll reported it ready, but it was gone by then
 
 
-def test_a_failing_descriptor_is_logged_and_the_others_are_served(reactor, sockets, failures):
+def test_a_failing_descriptor_is_logged_and_the_others_are_served(reactor, sockets, log_events):
     broken_end, broken_peer = pair(sockets)
     good_end, good_peer = pair(sockets)
     broken = Broken(reactor, broken_end)
@@ -117,6 +102,11 @@ def test_a_failing_descriptor_is_logged_and_the_others_are_served(reactor, socke
     reactor.doIteration(0)
     assert good.received == b"still here"
     assert broken not in reactor.getReaders()
+    failures = [
+        e["log_failure"]
+        for e in log_events
+        if e.get("log_namespace") == "dcsim.reactor" and "log_failure" in e
+    ]
     assert [str(f.value) for f in failures] == ["connectionLost failed too"]
 
 

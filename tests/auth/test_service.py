@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import formatEvent
 from twisted.test.iosim import connectedServerAndClient
 
 from dcsim.auth.accounts import Accounts, State
@@ -67,14 +67,6 @@ def accounts(tmp_path):
         db.add("HL0002", "pw", now=0.0, bad_user_level=3)
         db.add("HL0003", "pw", now=0.0, state=State.BILLING_ERROR)
         yield db
-
-
-@pytest.fixture
-def logged():
-    seen: list[dict] = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)
 
 
 def exchange(
@@ -133,20 +125,20 @@ def test_the_accounts_policy_over_https(data_dir, accounts, body, status, text):
     assert answer(proto) == (status, text)
 
 
-def test_passwords_never_reach_the_log_but_the_form_does(data_dir, accounts, logged):
+def test_passwords_never_reach_the_log_but_the_form_does(data_dir, accounts, log_events):
     settings = AuthSettings(policy=Policy.ACCOUNTS, certificates=FAST_CERTS)
     exchange(
         data_dir, post(b"id=HL0001&password=s3cret-pw&passwd2=other-secret&x=1"), settings, accounts
     )
-    text = "\n".join(formatEvent(e) + repr(e) for e in logged)
+    text = "\n".join(formatEvent(e) + repr(e) for e in log_events)
     assert "s3cret-pw" not in text and "other-secret" not in text
     assert "id=HL0001&password=<redacted>&passwd2=<redacted>&x=1" in text
     assert ": accepted for 'HL0001'" in text
 
 
-def test_a_body_that_is_no_form_is_logged_by_size_only(data_dir, logged):
+def test_a_body_that_is_no_form_is_logged_by_size_only(data_dir, log_events):
     exchange(data_dir, post(b"\x01\x02secret-binary", b"application/octet-stream"))
-    text = "\n".join(formatEvent(e) for e in logged)
+    text = "\n".join(formatEvent(e) for e in log_events)
     assert "secret-binary" not in text
     assert "15 bytes of application/octet-stream, not a form" in text
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from twisted.internet import protocol
 from twisted.internet.selectreactor import SelectReactor
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import formatEvent
 
 from dcsim.address import Listen
 from dcsim.net.gateway import Gateway
@@ -93,10 +93,8 @@ def test_an_allowed_real_tcp_destination_works_end_to_end(world):
     assert gateway.refused == []
 
 
-def test_a_destination_not_allowed_is_refused_and_logged(world):
+def test_a_destination_not_allowed_is_refused_and_logged(world, log_events):
     reactor, console, gw, tcp_port, _ = world
-    logged = []
-    globalLogPublisher.addObserver(logged.append)
     gateway = Gateway(gw, reactor, [Listen("tcp", "127.0.0.1", tcp_port + 1)])
     factory = ClientFactory()
     console.connectTCP("100.64.0.1", tcp_port, factory)
@@ -106,9 +104,8 @@ def test_a_destination_not_allowed_is_refused_and_logged(world):
     other = ClientFactory()
     console.connectTCP("203.0.113.9", 80, other)
     assert spin(reactor, lambda: other.failed is not None)
-    globalLogPublisher.removeObserver(logged.append)
     assert gateway.refused == [("tcp", "127.0.0.1", tcp_port), ("tcp", "203.0.113.9", 80)]
-    refusals = [formatEvent(e) for e in logged if "refused" in e.get("log_format", "")]
+    refusals = [formatEvent(e) for e in log_events if "refused" in e.get("log_format", "")]
     assert refusals == [
         f"gateway: refused tcp from 192.168.0.2:32768 to 127.0.0.1:{tcp_port} (not allowed)",
         "gateway: refused tcp from 192.168.0.2:32769 to 203.0.113.9:80 (not allowed)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 
 from dcsim.address import Listen
 from dcsim.cli import Failed, UsageError
@@ -19,14 +19,6 @@ from dcsim.modem.settings import ModemSettings
 from dcsim.service import ServerService, StartFailed, or_exit, settings_from_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def events():
-    seen: list[dict] = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)
 
 
 def test_settings_come_from_dcsim_config_or_the_defaults(tmp_path: Path) -> None:
@@ -55,7 +47,7 @@ def test_or_exit_turns_mistakes_into_one_line_and_dcsim_exit_codes(capsys) -> No
     assert or_exit(lambda: 42) == 42
 
 
-def test_a_server_is_started_announced_and_stopped(events) -> None:
+def test_a_server_is_started_announced_and_stopped(log_events) -> None:
     reactor = MemoryReactorClock()
     dns = DnsSettings(
         zones=ROOT / "configs" / "zones",
@@ -67,7 +59,7 @@ def test_a_server_is_started_announced_and_stopped(events) -> None:
     assert [(port, interface) for port, _, _, interface in reactor.tcpServers] == [
         (5353, "127.0.0.1")
     ]
-    (announced,) = [e for e in events if e.get("log_namespace") == "dcsim.service"]
+    (announced,) = [e for e in log_events if e.get("log_namespace") == "dcsim.service"]
     assert announced["line"].startswith("serving ") and announced["line"].endswith(":5353")
     done = service.stopService()
     assert not service.running
@@ -77,7 +69,7 @@ def test_a_server_is_started_announced_and_stopped(events) -> None:
 
 
 def test_a_server_that_cannot_start_is_one_critical_line_and_one_line_on_exit(
-    events, monkeypatch, capsys
+    log_events, monkeypatch, capsys
 ) -> None:
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     monkeypatch.setattr(sys, "__stderr__", sys.stderr)
@@ -89,6 +81,6 @@ def test_a_server_that_cannot_start_is_one_critical_line_and_one_line_on_exit(
     # Uncaught, as under twistd, it is printed as one line.
     sys.excepthook(StartFailed, failed.value, failed.value.__traceback__)
     assert capsys.readouterr().err == f"dcsim: {failed.value}\n"
-    (critical,) = [e for e in events if e.get("log_namespace") == "dcsim.service"]
+    (critical,) = [e for e in log_events if e.get("log_namespace") == "dcsim.service"]
     assert critical["log_level"] is LogLevel.critical
     assert critical["error"].startswith("modem: cannot open /nonexistent/ttyUSB9")
